@@ -1,0 +1,116 @@
+"""The shared base of the project's Beam ``ModelHandler`` classes.
+
+One constructor for every model stage (a flaw of Beam's own Hugging Face
+handlers is a copy of it per class): model argument, device, batching knobs and
+the safety rules for loading (safetensors only, no remote code unless asked).
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import os
+from typing import Any, Generic, TypeVar
+
+from apache_beam.ml.inference.base import ModelHandler
+
+from models.registry import resolve
+from pipeline.errors import ConfigError, ModelLoadError
+
+__all__ = ["Device", "TransformerHandler", "pick_device"]
+
+_LOG = logging.getLogger(__name__)
+
+ExampleT = TypeVar("ExampleT")
+PredictionT = TypeVar("PredictionT")
+ModelT = TypeVar("ModelT")
+
+
+class Device(str, enum.Enum):
+    """Where inference runs; ``auto`` takes a GPU when torch sees one."""
+
+    AUTO = "auto"
+    CPU = "cpu"
+    CUDA = "cuda"
+
+
+def pick_device(device: Device | str) -> str:
+    """Resolve ``auto`` to ``cuda`` or ``cpu``; refuse ``cuda`` without a GPU."""
+    import torch
+
+    device = Device(device)
+    if device is Device.AUTO:
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device is Device.CUDA and not torch.cuda.is_available():
+        raise ConfigError(
+            "--device cuda was asked for but torch sees no GPU; install the GPU build "
+            "(see README, 'GPU install') or use --device cpu."
+        )
+    return device.value
+
+
+class TransformerHandler(ModelHandler[ExampleT, PredictionT, ModelT], Generic[ExampleT, PredictionT, ModelT]):
+    """Base for handlers that load a Hugging Face model.
+
+    Args:
+        model: registry name, local directory or hub id.
+        device: ``auto``, ``cpu`` or ``cuda``.
+        batch_size: most elements per ``RunInference`` batch.
+        max_length: sub-word window of one forward pass.
+        trust_remote_code: allow a hub model's own Python code (off by default).
+        share_across_processes: load one copy per machine, shared by worker
+            processes (Beam's ``share_model_across_processes``).
+    """
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        device: Device | str = Device.AUTO,
+        batch_size: int = 32,
+        max_length: int = 256,
+        trust_remote_code: bool = False,
+        share_across_processes: bool = False,
+    ) -> None:
+        if batch_size < 1:
+            raise ConfigError(f"--batch-size must be at least 1, got {batch_size}.")
+        super().__init__(min_batch_size=1, max_batch_size=batch_size)
+        self._model_arg, self.model_name = resolve(model)
+        self._device = Device(device)
+        self._max_length = max_length
+        self._trust_remote_code = trust_remote_code
+        self._share = share_across_processes
+
+    def share_model_across_processes(self) -> bool:
+        return self._share
+
+    def _load(self, auto_cls: Any) -> tuple[Any, Any, str]:
+        """Load ``(tokenizer, model, device)`` safely, in eval mode."""
+        import torch  # noqa: F401  (imported here so pickling the handler stays light)
+        from transformers import AutoTokenizer
+
+        import models.cased_bert  # noqa: F401  (registers the project's architectures)
+
+        path = self._model_arg
+        if os.path.isdir(path) and not any(f.endswith(".safetensors") for f in os.listdir(path)):
+            raise ModelLoadError(
+                f"Model directory {path!r} has no .safetensors weights; newsevents loads "
+                "safetensors only (pickled .bin files can run code). Convert the model first."
+            )
+        device = pick_device(self._device)
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=self._trust_remote_code)
+            model = auto_cls.from_pretrained(
+                path, use_safetensors=True, trust_remote_code=self._trust_remote_code, dtype=torch.float32
+            )
+        except (OSError, ValueError) as exc:
+            raise ModelLoadError(
+                f"Could not load model {self.model_name!r} from {path!r}: {exc}. Give a local "
+                "directory with config.json, tokenizer files and safetensors weights, or a hub id "
+                "reachable from this machine."
+            ) from exc
+        if not getattr(tokenizer, "is_fast", False):
+            raise ModelLoadError(f"Model {self.model_name!r} has no fast tokenizer; offsets need one.")
+        model.to(device).eval()
+        _LOG.info("loaded %s on %s", self.model_name, device)
+        return tokenizer, model, device

@@ -1,0 +1,170 @@
+"""Pure decoding: sub-word scores -> word tags -> labelled spans.
+
+No model and no torch here (transformers' ``pipelines/token_classification.py``
+keeps the same separation), so every rule is tested on hand-made arrays.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+__all__ = [
+    "Aggregation",
+    "WordSpan",
+    "aggregate_words",
+    "bio_labels",
+    "decode_spans",
+    "normalise_labels",
+    "viterbi_bio",
+]
+
+
+class Aggregation(enum.Enum):
+    """How the sub-word scores of one word become the word's score."""
+
+    FIRST = "first"
+    MEAN = "mean"
+
+
+@dataclass(frozen=True)
+class WordSpan:
+    """A labelled run of words ``[start, end)`` with its mean tag probability."""
+
+    start: int
+    end: int
+    label: str
+    score: float
+
+
+def bio_labels(types: Sequence[str]) -> list[str]:
+    """The IOB2 label list for entity ``types``: ``O`` then ``B-``/``I-`` per type."""
+    labels = ["O"]
+    for t in types:
+        labels += [f"B-{t}", f"I-{t}"]
+    return labels
+
+
+_TYPE_ALIASES = {"PERSON": "PER", "ORGANIZATION": "ORG", "ORGANISATION": "ORG", "LOCATION": "LOC", "GPE": "LOC"}
+
+
+def normalise_labels(labels: Sequence[str]) -> list[str]:
+    """Model labels in canonical IOB2 form: ``O``, ``B-TYPE``, ``I-TYPE``.
+
+    IO labels (``PER``) become ``I-PER`` (``decode_spans`` then lets an ``I-``
+    open a span); ``E-``/``S-`` (BIOES) map to ``I-``/``B-``; types are upper-cased
+    and common long names shortened.
+
+    >>> normalise_labels(["O", "B-person", "I-person", "LOC", "S-ORG"])
+    ['O', 'B-PER', 'I-PER', 'I-LOC', 'B-ORG']
+    """
+    out = []
+    for lab in labels:
+        if lab.upper() in ("O", "OUTSIDE"):
+            out.append("O")
+            continue
+        prefix, sep, typ = lab.partition("-")
+        if not sep or len(prefix) != 1:
+            prefix, typ = "I", lab
+        typ = typ.upper()
+        typ = _TYPE_ALIASES.get(typ, typ)
+        prefix = {"B": "B", "S": "B", "I": "I", "E": "I", "L": "I", "U": "B"}.get(prefix.upper(), "I")
+        out.append(f"{prefix}-{typ}")
+    return out
+
+
+def aggregate_words(
+    probs: np.ndarray, word_ids: Sequence[int | None], n_words: int, how: Aggregation = Aggregation.FIRST
+) -> np.ndarray:
+    """Collapse sub-word probabilities ``[T, L]`` into word probabilities ``[n_words, L]``.
+
+    Args:
+        probs: per-token probabilities (rows sum to 1).
+        word_ids: the word index of each token, ``None`` for special tokens.
+        n_words: number of words; words with no token (cut by truncation) get ``O``.
+        how: which sub-words speak for the word.
+    """
+    out = np.zeros((n_words, probs.shape[1]), dtype=np.float64)
+    counts = np.zeros(n_words, dtype=np.int64)
+    for t, w in enumerate(word_ids):
+        if w is None or w >= n_words:
+            continue
+        if how is Aggregation.FIRST:
+            if counts[w] == 0:
+                out[w] = probs[t]
+        else:
+            out[w] += probs[t]
+        counts[w] += 1
+    seen = counts > 0
+    if how is Aggregation.MEAN:
+        out[seen] /= counts[seen, None]
+    out[~seen, 0] = 1.0  # label 0 is "O"
+    return out
+
+
+def _opens_only_with_b(labels: Sequence[str], typ: str) -> bool:
+    # IO-tagged models have no B-X: there an I-X may open a span.
+    return f"B-{typ}" in labels
+
+
+def _allowed(labels: Sequence[str]) -> np.ndarray:
+    # allowed[i, j]: may label j follow label i? An I-X only continues B-X or I-X.
+    n = len(labels)
+    allowed = np.ones((n, n), dtype=bool)
+    for j, lj in enumerate(labels):
+        if lj.startswith("I-") and _opens_only_with_b(labels, lj[2:]):
+            for i, li in enumerate(labels):
+                allowed[i, j] = li[2:] == lj[2:] and li[:2] in ("B-", "I-")
+    return allowed
+
+
+def viterbi_bio(probs: np.ndarray, labels: Sequence[str]) -> list[int]:
+    """Most probable tag sequence that is valid IOB2 (no ``I-X`` without ``B-X``).
+
+    A softmax classifier alone can emit ``O I-PER`` or ``B-ORG I-LOC``; constrained
+    decoding repairs those at no training cost (the gain of a CRF's transition
+    constraints without the CRF).
+    """
+    n = probs.shape[0]
+    if n == 0:
+        return []
+    logp = np.log(np.clip(probs, 1e-12, 1.0))
+    allowed = _allowed(labels)
+    trans = np.where(allowed, 0.0, -np.inf)
+    start = np.array(
+        [-np.inf if l.startswith("I-") and _opens_only_with_b(labels, l[2:]) else 0.0 for l in labels]
+    )
+    score = start + logp[0]
+    back = np.zeros((n, len(labels)), dtype=np.int64)
+    for t in range(1, n):
+        cand = score[:, None] + trans  # [from, to]
+        back[t] = np.argmax(cand, axis=0)
+        score = cand[back[t], np.arange(len(labels))] + logp[t]
+    path = [int(np.argmax(score))]
+    for t in range(n - 1, 0, -1):
+        path.append(int(back[t, path[-1]]))
+    return path[::-1]
+
+
+def decode_spans(probs: np.ndarray, labels: Sequence[str]) -> list[WordSpan]:
+    """Word probabilities ``[n_words, L]`` to labelled spans via :func:`viterbi_bio`."""
+    path = viterbi_bio(probs, labels)
+    spans: list[WordSpan] = []
+    i = 0
+    while i < len(path):
+        lab = labels[path[i]]
+        if lab == "O":
+            i += 1
+            continue
+        typ = lab[2:]
+        j = i + 1
+        # In IO schemes a new span starts only at a type change, so I-X I-X is one span.
+        while j < len(path) and labels[path[j]] == f"I-{typ}":
+            j += 1
+        score = float(np.mean([probs[k, path[k]] for k in range(i, j)]))
+        spans.append(WordSpan(i, j, typ, score))
+        i = j
+    return spans

@@ -1,0 +1,119 @@
+"""The NER stage's Beam ``ModelHandler``: chunks in, entity mentions out.
+
+Pre-process (words -> sub-word tensors), forward (one batched pass), post-process
+(sub-word probabilities -> word spans -> ``EntityMention`` with offsets into the
+original article) are separate steps; the decoding rules live in
+``models.decoding`` and are tested without a model.
+
+Example::
+
+    with beam.Pipeline() as p:
+        (p | beam.Create(chunks)
+           | RunInference(NerModelHandler("ner.minilm_cased.v1", device="cpu"))
+           | beam.FlatMap(lambda r: r.inference))
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+from apache_beam.ml.inference.base import PredictionResult
+
+from models.base import TransformerHandler
+from models.decoding import Aggregation, aggregate_words, decode_spans, normalise_labels
+from models.ner_encoding import encode_words
+from schemas.records import Chunk, EntityMention
+
+__all__ = ["LoadedNer", "NerModelHandler", "mention_id", "spans_to_mentions"]
+
+
+@dataclass
+class LoadedNer:
+    """A loaded token classifier and what decoding needs to know about it."""
+
+    tokenizer: Any
+    model: Any
+    device: str
+    labels: list[str]
+    with_word_features: bool
+
+
+def mention_id(doc_id: str, char_start: int, char_end: int, label: str) -> str:
+    """Deterministic id of a mention: same article, span and label, same id."""
+    key = f"{doc_id}\x1f{char_start}\x1f{char_end}\x1f{label}".encode()
+    return hashlib.sha1(key).hexdigest()[:16]
+
+
+def spans_to_mentions(chunk: Chunk, spans, model_name: str) -> list[EntityMention]:
+    """Word spans of one chunk -> mentions the chunk owns, with original offsets."""
+    out = []
+    for s in spans:
+        start = chunk.word_spans[s.start][0]
+        end = chunk.word_spans[s.end - 1][1]
+        if not chunk.own_start <= start < chunk.own_end:
+            continue  # found in an overlap that the neighbouring window owns
+        text = chunk.surface[start - chunk.char_start : end - chunk.char_start]
+        out.append(
+            EntityMention(
+                doc_id=chunk.doc_id,
+                sentence_index=chunk.sentence_index,
+                mention_id=mention_id(chunk.doc_id, start, end, s.label),
+                text=text,
+                label=s.label,
+                char_start=start,
+                char_end=end,
+                score=round(float(s.score), 4),
+                model=model_name,
+            )
+        )
+    return out
+
+
+class NerModelHandler(TransformerHandler[Chunk, PredictionResult, LoadedNer]):
+    """Runs any ``AutoModelForTokenClassification`` over ``Chunk`` batches.
+
+    Each ``PredictionResult`` holds the chunk and the list of ``EntityMention``
+    it owns. Labels may be IOB2 (``B-PER``) or IO (``PER``); types are
+    upper-cased and common long names shortened (``PERSON`` -> ``PER``).
+    """
+
+    aggregation = Aggregation.FIRST
+
+    def load_model(self) -> LoadedNer:
+        from transformers import AutoModelForTokenClassification
+
+        tokenizer, model, device = self._load(AutoModelForTokenClassification)
+        labels = normalise_labels([model.config.id2label[i] for i in range(model.config.num_labels)])
+        with_features = getattr(model.config, "model_type", "") == "newsevents_cased_bert"
+        return LoadedNer(tokenizer, model, device, labels, with_features)
+
+    def get_metrics_namespace(self) -> str:
+        return "newsevents_ner"
+
+    def run_inference(
+        self, batch: Sequence[Chunk], model: LoadedNer, inference_args: dict[str, Any] | None = None
+    ) -> Iterable[PredictionResult]:
+        probs, word_ids = self._forward(model, [c.words for c in batch])
+        for chunk, p, wids in zip(batch, probs, word_ids):
+            wp = aggregate_words(p, wids, len(chunk.words), self.aggregation)
+            spans = decode_spans(wp, model.labels)
+            yield PredictionResult(chunk, spans_to_mentions(chunk, spans, self.model_name), self.model_name)
+
+    def _forward(self, model: LoadedNer, words: Sequence[Sequence[str]]) -> tuple[list[np.ndarray], list]:
+        import torch
+
+        # Sort by length so each padded batch is tight, then restore input order.
+        order = sorted(range(len(words)), key=lambda i: len(words[i]))
+        enc = encode_words(model.tokenizer, [words[i] for i in order], self._max_length, model.with_word_features)
+        with torch.inference_mode():
+            tensors = {k: v.to(model.device) for k, v in enc.tensors.items()}
+            probs = torch.softmax(model.model(**tensors).logits.float(), dim=-1).cpu().numpy()
+        out_p: list = [None] * len(words)
+        out_w: list = [None] * len(words)
+        for row, i in enumerate(order):
+            out_p[i] = probs[row]
+            out_w[i] = enc.word_ids[row]
+        return out_p, out_w

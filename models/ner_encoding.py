@@ -1,0 +1,90 @@
+"""Turn batches of words into model inputs (pre-processing for the NER model).
+
+Shared by the trainer, the evaluator and the Beam handler, so the model always
+sees its inputs built the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from models.features import MAX_WORD_CHARS, casing_ids, char_ids
+
+__all__ = ["EncodedBatch", "encode_words"]
+
+
+@dataclass
+class EncodedBatch:
+    """Tensors for one forward pass and the token -> word map of each row."""
+
+    tensors: dict[str, torch.Tensor]
+    word_ids: list[list[int | None]]
+
+
+def encode_words(
+    tokenizer,
+    batch: Sequence[Sequence[str]],
+    max_length: int,
+    with_word_features: bool,
+    labels: Sequence[Sequence[int]] | None = None,
+    label_names: Sequence[str] | None = None,
+) -> EncodedBatch:
+    """Tokenise pre-split words; add casing/char features and labels when asked.
+
+    Args:
+        tokenizer: a fast Hugging Face tokenizer.
+        batch: one list of words per row.
+        max_length: sub-word limit per row (longer rows are truncated; callers
+            chunk sentences beforehand so this is a safety net).
+        with_word_features: add ``char_ids``/``casing_ids`` (models of type
+            ``newsevents_cased_bert``).
+        labels: per-word label ids, for training.
+        label_names: the label list, to turn a word's ``B-X`` into ``I-X`` on its
+            continuation sub-words.
+    """
+    enc = tokenizer(
+        [list(w) for w in batch],
+        is_split_into_words=True,
+        truncation=True,
+        max_length=max_length,
+        padding=True,
+        return_tensors="pt",
+    )
+    word_ids = [enc.word_ids(i) for i in range(len(batch))]
+    tensors = {k: v for k, v in enc.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
+    n_tok = tensors["input_ids"].shape[1]
+    if with_word_features:
+        chars = np.zeros((len(batch), n_tok, MAX_WORD_CHARS), dtype=np.int64)
+        casing = np.zeros((len(batch), n_tok), dtype=np.int64)
+        for row, (words, wids) in enumerate(zip(batch, word_ids)):
+            word_chars = [char_ids(w) for w in words]
+            word_casing = casing_ids(words)
+            for t, w in enumerate(wids):
+                if w is None:
+                    continue
+                ch = word_chars[w]
+                chars[row, t, : len(ch)] = ch
+                casing[row, t] = word_casing[w]
+        tensors["char_ids"] = torch.from_numpy(chars)
+        tensors["casing_ids"] = torch.from_numpy(casing)
+    if labels is not None:
+        assert label_names is not None
+        index = {name: i for i, name in enumerate(label_names)}
+        lab = np.full((len(batch), n_tok), -100, dtype=np.int64)
+        for row, wids in enumerate(word_ids):
+            prev = None
+            for t, w in enumerate(wids):
+                if w is None:
+                    continue
+                wl = labels[row][w]
+                if w == prev:  # continuation sub-word: B-X -> I-X
+                    name = label_names[wl]
+                    wl = index["I-" + name[2:]] if name.startswith("B-") else wl
+                lab[row, t] = wl
+                prev = w
+        tensors["labels"] = torch.from_numpy(lab)
+    return EncodedBatch(tensors, word_ids)

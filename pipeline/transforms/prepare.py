@@ -1,0 +1,96 @@
+"""Prepare: article -> cleaned text -> sentences -> model-sized chunks.
+
+Emits the chunks for the models and one ``DocumentRecord`` per article (its
+``n_mentions``/``status`` are filled in by ``assemble``); an article that cannot
+be prepared becomes a dead letter instead, so it is still accounted for.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Iterator
+
+import apache_beam as beam
+
+from pipeline.errors import Reason, Stage
+from pipeline.transforms.clean_text import clean_text, looks_like_html
+from pipeline.transforms.sentences import make_chunks
+from schemas.records import Article, DeadLetter, DocumentRecord
+
+__all__ = ["DOCUMENTS", "DEAD", "PrepareArticles", "prepare_article"]
+
+DOCUMENTS = "documents"
+DEAD = "dead_letters"
+
+
+def prepare_article(article: Article, max_words: int, overlap: int):
+    """Pure preparation of one article: ``(document, chunks)`` or a ``DeadLetter``."""
+    is_html = looks_like_html(article.text)
+    cleaned = clean_text(article.text, is_html=is_html)
+    if not cleaned.text.strip():
+        return DeadLetter(Stage.PREPARE.value, Reason.EMPTY_TEXT.value,
+                          "The article has no text left after removing markup and control characters.",
+                          article.doc_id, article.text[:2000], article.input_location)
+    chunks, n_sentences = make_chunks(article.doc_id, article.text, cleaned, max_words, overlap)
+    notes = list(article.notes) + (["text: HTML converted to plain text."] if is_html else [])
+    doc = DocumentRecord(
+        doc_id=article.doc_id,
+        title=article.title,
+        url=article.url,
+        source=article.source,
+        published=article.published,
+        language=article.language,
+        n_chars=len(article.text),
+        n_sentences=n_sentences,
+        n_mentions=0,
+        status="pending",
+        notes=notes,
+        input_location=article.input_location,
+    )
+    return doc, chunks
+
+
+class _Prepare(beam.DoFn):
+    def __init__(self, max_words: int, overlap: int) -> None:
+        self._max_words = max_words
+        self._overlap = overlap
+
+    def process(self, article: Article) -> Iterator:
+        try:
+            result = prepare_article(article, self._max_words, self._overlap)
+        except Exception as exc:  # noqa: BLE001 - any failure must become a dead letter, not a crash
+            result = DeadLetter(Stage.PREPARE.value, Reason.PREPARE_FAILED.value,
+                                f"Preparing the article failed: {type(exc).__name__}: {exc}.",
+                                article.doc_id, article.text[:2000], article.input_location)
+        if isinstance(result, DeadLetter):
+            yield beam.pvalue.TaggedOutput(DEAD, result)
+            return
+        doc, chunks = result
+        yield beam.pvalue.TaggedOutput(DOCUMENTS, doc)
+        yield from chunks
+
+
+class PrepareArticles(beam.PTransform):
+    """Articles -> ``(chunks, documents, dead_letters)``."""
+
+    def __init__(self, max_words: int = 120, overlap: int = 24) -> None:
+        super().__init__()
+        self._max_words = max_words
+        self._overlap = overlap
+
+    def expand(self, articles):
+        out = articles | "CleanAndSplit" >> beam.ParDo(_Prepare(self._max_words, self._overlap)).with_outputs(
+            DOCUMENTS, DEAD, main="chunks"
+        )
+        return out.chunks, out[DOCUMENTS], out[DEAD]
+
+
+def finish_document(doc: DocumentRecord, n_mentions: int, n_failed_chunks: int) -> DocumentRecord:
+    """Fill in a document's mention count and status once its chunks are back."""
+    if n_failed_chunks:
+        status = "partial"
+    elif doc.notes:
+        status = "ok_with_notes"
+    else:
+        status = "ok"
+    return dataclasses.replace(doc, n_mentions=n_mentions, status=status)

@@ -1,0 +1,69 @@
+"""Versioned Arrow schemas of the output tables.
+
+The version is stored in each Parquet file's schema metadata under
+``newsevents.schema_version``; bump it on any change a reader could notice
+(added, removed, renamed or retyped column).
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+__all__ = ["DEAD_LETTERS", "DOCUMENTS", "ENTITIES", "SCHEMA_VERSION", "TABLES"]
+
+SCHEMA_VERSION = "1.0.0"
+
+_TS = pa.timestamp("us", tz="UTC")
+
+
+def _schema(table: str, fields: list[pa.Field]) -> pa.Schema:
+    return pa.schema(fields, metadata={"newsevents.schema_version": SCHEMA_VERSION, "newsevents.table": table})
+
+
+DOCUMENTS = _schema(
+    "documents",
+    [
+        pa.field("doc_id", pa.string(), nullable=False),
+        pa.field("title", pa.string()),
+        pa.field("url", pa.string()),
+        pa.field("source", pa.string()),
+        pa.field("published", _TS),
+        pa.field("language", pa.string()),
+        pa.field("n_chars", pa.int64(), nullable=False),
+        pa.field("n_sentences", pa.int32(), nullable=False),
+        pa.field("n_mentions", pa.int32(), nullable=False),
+        pa.field("status", pa.string(), nullable=False),
+        pa.field("notes", pa.list_(pa.string())),
+        pa.field("input_location", pa.string()),
+    ],
+)
+
+ENTITIES = _schema(
+    "entities",
+    [
+        pa.field("doc_id", pa.string(), nullable=False),
+        pa.field("sentence_index", pa.int32(), nullable=False),
+        pa.field("mention_id", pa.string(), nullable=False),
+        pa.field("text", pa.string(), nullable=False),
+        pa.field("label", pa.string(), nullable=False),
+        pa.field("char_start", pa.int64(), nullable=False),
+        pa.field("char_end", pa.int64(), nullable=False),
+        pa.field("score", pa.float32(), nullable=False),
+        pa.field("model", pa.string(), nullable=False),
+    ],
+)
+
+DEAD_LETTERS = _schema(
+    "dead_letters",
+    [
+        pa.field("stage", pa.string(), nullable=False),
+        pa.field("reason", pa.string(), nullable=False),
+        pa.field("error", pa.string(), nullable=False),
+        pa.field("doc_id", pa.string()),
+        pa.field("payload", pa.string()),
+        pa.field("input_location", pa.string()),
+    ],
+)
+
+#: Table name -> schema, in the order the writer creates them.
+TABLES: dict[str, pa.Schema] = {"documents": DOCUMENTS, "entities": ENTITIES, "dead_letters": DEAD_LETTERS}

@@ -1,0 +1,104 @@
+"""Typed records: the single source of truth for what flows through the pipeline.
+
+Each record that reaches a table has a matching Arrow schema in ``schemas.arrow``
+with the same field names in the same order; ``tests/schemas`` checks the pairs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = ["Article", "Chunk", "DeadLetter", "DocumentRecord", "EntityMention", "as_row"]
+
+
+@dataclass(frozen=True)
+class Article:
+    """One input record that passed validation.
+
+    ``text`` is the article exactly as given; every offset the pipeline writes
+    points into it.
+    """
+
+    doc_id: str
+    text: str
+    title: str | None = None
+    url: str | None = None
+    source: str | None = None
+    published: dt.datetime | None = None
+    language: str | None = None
+    input_location: str = ""
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A sentence, or a window of a long sentence, ready for the models.
+
+    ``words`` are the cleaned word strings the models see; ``word_spans`` their
+    offsets in the original article text. A long sentence is cut into
+    overlapping chunks; each chunk *owns* ``[own_start, own_end)`` of the
+    original text, so a mention found in an overlap is kept by exactly one chunk.
+    """
+
+    doc_id: str
+    sentence_index: int
+    chunk_index: int
+    char_start: int
+    char_end: int
+    words: tuple[str, ...]
+    word_spans: tuple[tuple[int, int], ...]
+    own_start: int
+    own_end: int
+    surface: str  # the original text[char_start:char_end]
+
+
+@dataclass(frozen=True)
+class EntityMention:
+    """A named-entity mention; ``text == article.text[char_start:char_end]``."""
+
+    doc_id: str
+    sentence_index: int
+    mention_id: str
+    text: str
+    label: str
+    char_start: int
+    char_end: int
+    score: float
+    model: str
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    """One processed article (a row of the ``documents`` table)."""
+
+    doc_id: str
+    title: str | None
+    url: str | None
+    source: str | None
+    published: dt.datetime | None
+    language: str | None
+    n_chars: int
+    n_sentences: int
+    n_mentions: int
+    status: str
+    notes: list[str] = field(default_factory=list)
+    input_location: str = ""
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """An input record or model batch that could not be processed, and why."""
+
+    stage: str
+    reason: str
+    error: str
+    doc_id: str | None = None
+    payload: str | None = None
+    input_location: str | None = None
+
+
+def as_row(record: Any) -> dict[str, Any]:
+    """A record as a plain dict for the Parquet writer (lists, not tuples)."""
+    return asdict(record)
