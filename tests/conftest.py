@@ -1,0 +1,49 @@
+"""Shared fixtures: the shipped model, a tiny random model, the samples."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "samples"
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def samples_dir() -> Path:
+    return SAMPLES
+
+
+@pytest.fixture(scope="session")
+def shipped_ner():
+    """The default NER handler's loaded model (loaded once per test session)."""
+    from models.ner import NerModelHandler
+    from models.registry import DEFAULT_NER
+
+    handler = NerModelHandler(DEFAULT_NER, device="cpu", batch_size=8)
+    return handler, handler.load_model()
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_dir(tmp_path_factory) -> Path:
+    """A random, plain ``BertForTokenClassification`` with IO labels, saved as safetensors.
+
+    Stands in for "any Hugging Face model" (a fake for unit tests; the real
+    shipped model is tested beside it).
+    """
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertForTokenClassification
+
+    from models.registry import DEFAULT_NER, REGISTRY
+
+    torch.manual_seed(0)
+    out = tmp_path_factory.mktemp("tiny_bert")
+    labels = ["O", "PERSON", "LOCATION"]
+    cfg = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                     intermediate_size=64, num_labels=3, id2label=dict(enumerate(labels)),
+                     label2id={l: i for i, l in enumerate(labels)})
+    BertForTokenClassification(cfg).save_pretrained(out, safe_serialization=True)
+    AutoTokenizer.from_pretrained(REGISTRY[DEFAULT_NER]).save_pretrained(out)
+    return out

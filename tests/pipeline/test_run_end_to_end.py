@@ -1,0 +1,91 @@
+"""The whole pipeline with the real shipped model on the bundled samples plus bad input."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pyarrow.parquet as pq
+import pytest
+
+from pipeline.run import run
+
+
+@pytest.fixture(scope="module")
+def sample_run(samples_dir, tmp_path_factory):
+    inp = tmp_path_factory.mktemp("in")
+    shutil.copy(samples_dir / "articles.jsonl", inp / "articles.jsonl")
+    (inp / "bad.jsonl").write_bytes(
+        b'{"id": "ok-1", "text": "Pavel Durov was detained in Paris.", "published": "not a date"}\n'
+        b"{broken json\n"
+        b'{"id": "no-text"}\n'
+        b'{"id": "bytes", "text": "caf\xe9"}\n'
+        b'{"id": "big", "text": "' + b"x" * 5000 + b'"}\n'
+        b'{"id": "html-only", "text": "<div><p></p><br></div><p> </p>"}\n'
+    )
+    (inp / "notes").mkdir()
+    (inp / "notes" / "memo.txt").write_text("Officials in Nairobi met the World Bank on Monday.\n")
+    out = tmp_path_factory.mktemp("out")
+    summary = run(["--input", str(inp), "--output", str(out), "--device", "cpu",
+                   "--max-article-chars", "4000", "--batch-size", "16"])
+    return inp, out, summary
+
+
+def _rows(out, table):
+    return pq.read_table(out / table).to_pylist()
+
+
+def test_every_record_is_a_document_or_a_dead_letter(sample_run):
+    _, out, summary = sample_run
+    assert summary["records_read"] == 12 + 6 + 1
+    assert summary["documents_written"] == 12 + 1 + 1
+    assert summary["dead_letters_by_reason"] == {
+        "invalid_json": 1, "missing_text": 1, "not_utf8": 1, "too_large": 1, "empty_text": 1}
+    assert summary["accounted"] is True
+    assert json.loads((out / "_SUMMARY.json").read_text()) == summary
+
+
+def test_sample_article_mentions_and_offsets(sample_run, samples_dir):
+    _, out, _ = sample_run
+    texts = {json.loads(l)["id"]: json.loads(l)["text"] for l in open(samples_dir / "articles.jsonl")}
+    texts["ok-1"] = "Pavel Durov was detained in Paris."
+    texts["notes/memo.txt"] = "Officials in Nairobi met the World Bank on Monday.\n"
+    rows = _rows(out, "entities")
+    for r in rows:  # the central promise: offsets slice the original text exactly
+        assert texts[r["doc_id"]][r["char_start"] : r["char_end"]] == r["text"]
+    by_doc = {}
+    for r in rows:
+        by_doc.setdefault(r["doc_id"], set()).add((r["text"], r["label"]))
+    assert {("European Union", "ORG"), ("Kenya", "LOC")} <= by_doc["politics-001"]
+    assert ("Calder Mining", "ORG") in by_doc["business-002"]
+    assert ("Łódź", "LOC") in by_doc["courts-004"]
+    assert {("Pavel Durov", "PER"), ("Paris", "LOC")} <= by_doc["ok-1"]
+    assert {("Nairobi", "LOC"), ("World Bank", "ORG")} <= by_doc["notes/memo.txt"]
+    first = texts["politics-001"].index("European Union")
+    assert any(r["char_start"] == first and r["char_end"] == first + 14 for r in rows if r["doc_id"] == "politics-001")
+
+
+def test_documents_table(sample_run, samples_dir):
+    _, out, _ = sample_run
+    docs = {d["doc_id"]: d for d in _rows(out, "documents")}
+    assert docs["ok-1"]["status"] == "ok_with_notes" and docs["ok-1"]["published"] is None
+    published = json.loads(open(samples_dir / "articles.jsonl").readline())["published"]
+    assert docs["politics-001"]["published"].isoformat() == published.replace("Z", "+00:00")
+    assert all(d["n_sentences"] > 5 and d["n_mentions"] > 5 for k, d in docs.items() if "-0" in k)
+    assert pq.read_schema(next((out / "documents").glob("*.parquet"))).metadata[b"newsevents.schema_version"]
+
+
+def test_dead_letters_carry_location_and_payload(sample_run):
+    inp, out, _ = sample_run
+    dead = {d["reason"]: d for d in _rows(out, "dead_letters")}
+    assert dead["invalid_json"]["input_location"] == f"{inp / 'bad.jsonl'}:2"
+    assert dead["invalid_json"]["payload"] == "{broken json"
+    assert dead["missing_text"]["doc_id"] == "no-text"
+    assert dead["empty_text"]["stage"] == "prepare"
+
+
+def test_cli_reports_config_errors_without_a_traceback(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "pipeline.run", "run", "--input", str(tmp_path / "none"),
+                           "--output", str(tmp_path / "out")], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "is not a file, directory or glob" in proc.stderr and "Traceback" not in proc.stderr
