@@ -88,6 +88,7 @@ class TransformerHandler(ModelHandler[ExampleT, PredictionT, ModelT], Generic[Ex
         """Load ``(tokenizer, model, device)`` safely, in eval mode."""
         import torch  # noqa: F401  (imported here so pickling the handler stays light)
         from transformers import AutoTokenizer
+        from transformers.utils import logging as hf_logging
 
         import models.cased_bert  # noqa: F401  (registers the project's architectures)
 
@@ -98,6 +99,7 @@ class TransformerHandler(ModelHandler[ExampleT, PredictionT, ModelT], Generic[Ex
                 "safetensors only (pickled .bin files can run code). Convert the model first."
             )
         device = pick_device(self._device)
+        hf_logging.disable_progress_bar()  # one bar per worker per load floods pipeline logs
         try:
             tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=self._trust_remote_code)
             model = auto_cls.from_pretrained(

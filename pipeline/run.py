@@ -105,9 +105,9 @@ def main(argv: list[str] | None = None) -> int:
         if "-h" in rest or "--help" in rest:
             from pipeline.options import NewsEventsOptions
 
-            p = argparse.ArgumentParser(prog="newsevents run")
-            NewsEventsOptions._add_argparse_args(p)
-            p.print_help()
+            helper = argparse.ArgumentParser(prog="newsevents run", epilog="Any Beam pipeline option is accepted too.")
+            NewsEventsOptions._add_argparse_args(helper)
+            helper.print_help()
             return 0
         logging.getLogger().setLevel(logging.WARNING)
         try:
