@@ -112,3 +112,44 @@ class CasedBertForTokenClassification(BertPreTrainedModel):
 
 AutoConfig.register(CasedBertConfig.model_type, CasedBertConfig, exist_ok=True)
 AutoModelForTokenClassification.register(CasedBertConfig, CasedBertForTokenClassification, exist_ok=True)
+
+
+class CasedBertForEvents(BertPreTrainedModel):
+    """The event model: a sentence-level type head and a type-conditioned role tagger.
+
+    - ``type_logits`` ``[B, n_types]``: multi-label event types, read from ``[CLS]``
+      of the plain sentence (``[CLS] sentence [SEP]``).
+    - ``role_logits`` ``[B, T, n_roles]``: IOB tags of trigger, source and target,
+      for the input ``[CLS] type prompt [SEP] sentence [SEP]`` (question-answering
+      style event extraction: one pass per predicted type).
+
+    The same encoder serves both heads; callers read the head they asked for.
+    """
+
+    config_class = CasedBertConfig
+
+    def __init__(self, config: CasedBertConfig) -> None:
+        super().__init__(config)
+        self.bert = BertModel(config, add_pooling_layer=False)
+        self.word_features = _WordFeatures(config)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+        self.type_head = nn.Linear(config.hidden_size, len(config.event_types))
+        self.role_head = nn.Linear(config.hidden_size, len(config.role_labels))
+        self.post_init()
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        char_ids: torch.Tensor | None = None,
+        casing_ids: torch.Tensor | None = None,
+        **kwargs,
+    ) -> dict[str, torch.Tensor]:
+        embeds = self.bert.embeddings.word_embeddings(input_ids)
+        if char_ids is not None and casing_ids is not None:
+            embeds = embeds + self.word_features(char_ids, casing_ids)
+        hidden = self.dropout(
+            self.bert(inputs_embeds=embeds, attention_mask=attention_mask, token_type_ids=token_type_ids).last_hidden_state
+        )
+        return {"type_logits": self.type_head(hidden[:, 0]), "role_logits": self.role_head(hidden)}

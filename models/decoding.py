@@ -16,9 +16,11 @@ __all__ = [
     "Aggregation",
     "WordSpan",
     "aggregate_words",
+    "best_spans_per_type",
     "bio_labels",
     "decode_spans",
     "normalise_labels",
+    "select_types",
     "viterbi_bio",
 ]
 
@@ -168,3 +170,23 @@ def decode_spans(probs: np.ndarray, labels: Sequence[str]) -> list[WordSpan]:
         spans.append(WordSpan(i, j, typ, score))
         i = j
     return spans
+
+
+def best_spans_per_type(probs: np.ndarray, labels: Sequence[str]) -> dict[str, WordSpan]:
+    """The highest-scoring span of each type (e.g. one trigger, source, target per event).
+
+    >>> L = ["O", "B-SRC", "I-SRC", "B-TGT", "I-TGT"]
+    >>> p = np.array([[0, .9, 0, .1, 0], [.1, 0, .9, 0, 0], [1, 0, 0, 0, 0], [0, 0, 0, .6, .4]])
+    >>> {k: (v.start, v.end) for k, v in best_spans_per_type(p, L).items()}
+    {'SRC': (0, 2), 'TGT': (3, 4)}
+    """
+    best: dict[str, WordSpan] = {}
+    for span in decode_spans(probs, labels):
+        if span.label not in best or span.score > best[span.label].score:
+            best[span.label] = span
+    return best
+
+
+def select_types(probs: np.ndarray, names: Sequence[str], threshold: float) -> list[tuple[str, float]]:
+    """Event types whose independent (sigmoid) probability reaches ``threshold``."""
+    return [(names[i], float(p)) for i, p in enumerate(probs) if p >= threshold]

@@ -24,7 +24,7 @@ from apache_beam.ml.inference.base import PredictionResult
 
 from models.base import TransformerHandler
 from models.decoding import Aggregation, aggregate_words, decode_spans, normalise_labels
-from models.ner_encoding import encode_words
+from models.encoding import encode_words
 from schemas.records import Chunk, EntityMention
 
 __all__ = ["LoadedNer", "NerModelHandler", "mention_id", "spans_to_mentions"]

@@ -24,7 +24,7 @@ import models.cased_bert  # noqa: F401  (registers the Auto* classes)
 from models.cased_bert import CasedBertConfig, CasedBertForTokenClassification
 from models.conll import read_conll, score_spans, tags_to_spans
 from models.decoding import aggregate_words, bio_labels, decode_spans
-from models.ner_encoding import encode_words
+from models.encoding import encode_words
 
 TYPES = ("PER", "ORG", "LOC", "MISC")
 

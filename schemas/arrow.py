@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-__all__ = ["DEAD_LETTERS", "DOCUMENTS", "ENTITIES", "SCHEMA_VERSION", "TABLES"]
+__all__ = ["DEAD_LETTERS", "DOCUMENTS", "ENTITIES", "EVENTS", "SCHEMA_VERSION", "TABLES"]
 
 SCHEMA_VERSION = "1.0.0"
 
@@ -53,6 +53,33 @@ ENTITIES = _schema(
     ],
 )
 
+EVENTS = _schema(
+    "events",
+    [
+        pa.field("event_id", pa.string(), nullable=False),
+        pa.field("doc_id", pa.string(), nullable=False),
+        pa.field("sentence_index", pa.int32(), nullable=False),
+        pa.field("char_start", pa.int64(), nullable=False),
+        pa.field("char_end", pa.int64(), nullable=False),
+        pa.field("trigger", pa.string()),
+        pa.field("event_type", pa.string(), nullable=False),
+        pa.field("source_text", pa.string()),
+        pa.field("source_label", pa.string()),
+        pa.field("target_text", pa.string()),
+        pa.field("target_label", pa.string()),
+        pa.field("location", pa.string()),
+        pa.field("country_code", pa.string()),
+        pa.field("event_date", pa.date32()),
+        pa.field("time_text", pa.string()),
+        pa.field("confidence", pa.float32(), nullable=False),
+        pa.field("num_mentions", pa.int32(), nullable=False),
+        pa.field("published", _TS),
+        pa.field("ner_model", pa.string(), nullable=False),
+        pa.field("event_model", pa.string(), nullable=False),
+        pa.field("pipeline_version", pa.string(), nullable=False),
+    ],
+)
+
 DEAD_LETTERS = _schema(
     "dead_letters",
     [
@@ -66,4 +93,9 @@ DEAD_LETTERS = _schema(
 )
 
 #: Table name -> schema, in the order the writer creates them.
-TABLES: dict[str, pa.Schema] = {"documents": DOCUMENTS, "entities": ENTITIES, "dead_letters": DEAD_LETTERS}
+TABLES: dict[str, pa.Schema] = {
+    "documents": DOCUMENTS,
+    "entities": ENTITIES,
+    "events": EVENTS,
+    "dead_letters": DEAD_LETTERS,
+}

@@ -10,7 +10,16 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["Article", "Chunk", "DeadLetter", "DocumentRecord", "EntityMention", "as_row"]
+__all__ = [
+    "Article",
+    "Chunk",
+    "DeadLetter",
+    "DocumentRecord",
+    "EntityMention",
+    "EventRecord",
+    "SentenceEvent",
+    "as_row",
+]
 
 
 @dataclass(frozen=True)
@@ -67,6 +76,59 @@ class EntityMention:
     char_end: int
     score: float
     model: str
+
+
+@dataclass(frozen=True)
+class SentenceEvent:
+    """An event as the event model found it in one sentence, before article-level merging.
+
+    Actor offsets point into the original article text, like every offset.
+    """
+
+    doc_id: str
+    sentence_index: int
+    char_start: int
+    char_end: int
+    event_type: str
+    trigger: str | None
+    source_text: str | None
+    source_start: int | None
+    source_end: int | None
+    source_label: str | None
+    target_text: str | None
+    target_start: int | None
+    target_end: int | None
+    target_label: str | None
+    location: str | None
+    confidence: float
+    event_model: str
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """A row of the ``events`` table: one event of an article (identical ones merged)."""
+
+    event_id: str
+    doc_id: str
+    sentence_index: int
+    char_start: int
+    char_end: int
+    trigger: str | None
+    event_type: str
+    source_text: str | None
+    source_label: str | None
+    target_text: str | None
+    target_label: str | None
+    location: str | None
+    country_code: str | None
+    event_date: dt.date | None
+    time_text: str | None
+    confidence: float
+    num_mentions: int
+    published: dt.datetime | None
+    ner_model: str
+    event_model: str
+    pipeline_version: str
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
-"""Turn batches of words into model inputs (pre-processing for the NER model).
+"""Turn batches of words into model inputs (pre-processing for both models).
 
-Shared by the trainer, the evaluator and the Beam handler, so the model always
+Shared by the trainers, the evaluator and the Beam handlers, so a model always
 sees its inputs built the same way.
 """
 
@@ -32,6 +32,7 @@ def encode_words(
     with_word_features: bool,
     labels: Sequence[Sequence[int]] | None = None,
     label_names: Sequence[str] | None = None,
+    prompts: Sequence[Sequence[str]] | None = None,
 ) -> EncodedBatch:
     """Tokenise pre-split words; add casing/char features and labels when asked.
 
@@ -45,30 +46,43 @@ def encode_words(
         labels: per-word label ids, for training.
         label_names: the label list, to turn a word's ``B-X`` into ``I-X`` on its
             continuation sub-words.
+        prompts: optional first segment per row (``[CLS] prompt [SEP] words [SEP]``);
+            its tokens get word id ``None`` so only ``batch`` words are decoded.
     """
-    enc = tokenizer(
-        [list(w) for w in batch],
-        is_split_into_words=True,
-        truncation=True,
-        max_length=max_length,
-        padding=True,
-        return_tensors="pt",
-    )
-    word_ids = [enc.word_ids(i) for i in range(len(batch))]
+    if prompts is None:
+        enc = tokenizer([list(w) for w in batch], is_split_into_words=True, truncation=True,
+                        max_length=max_length, padding=True, return_tensors="pt")
+    else:
+        enc = tokenizer([list(p) for p in prompts], [list(w) for w in batch], is_split_into_words=True,
+                        truncation="only_second", max_length=max_length, padding=True, return_tensors="pt")
+    word_ids, prompt_ids = [], []
+    for i in range(len(batch)):
+        wids = enc.word_ids(i)
+        if prompts is None:
+            word_ids.append(wids)
+            prompt_ids.append([None] * len(wids))
+        else:
+            seq = enc.sequence_ids(i)
+            word_ids.append([w if s == 1 else None for w, s in zip(wids, seq)])
+            prompt_ids.append([w if s == 0 else None for w, s in zip(wids, seq)])
     tensors = {k: v for k, v in enc.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
     n_tok = tensors["input_ids"].shape[1]
     if with_word_features:
         chars = np.zeros((len(batch), n_tok, MAX_WORD_CHARS), dtype=np.int64)
         casing = np.zeros((len(batch), n_tok), dtype=np.int64)
-        for row, (words, wids) in enumerate(zip(batch, word_ids)):
-            word_chars = [char_ids(w) for w in words]
-            word_casing = casing_ids(words)
-            for t, w in enumerate(wids):
-                if w is None:
-                    continue
-                ch = word_chars[w]
-                chars[row, t, : len(ch)] = ch
-                casing[row, t] = word_casing[w]
+        for row, words in enumerate(batch):
+            segments = [(words, word_ids[row])]
+            if prompts is not None:
+                segments.append((prompts[row], prompt_ids[row]))
+            for seg_words, wids in segments:
+                word_chars = [char_ids(w) for w in seg_words]
+                word_casing = casing_ids(seg_words)
+                for t, w in enumerate(wids):
+                    if w is None:
+                        continue
+                    ch = word_chars[w]
+                    chars[row, t, : len(ch)] = ch
+                    casing[row, t] = word_casing[w]
         tensors["char_ids"] = torch.from_numpy(chars)
         tensors["casing_ids"] = torch.from_numpy(casing)
     if labels is not None:

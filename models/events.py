@@ -1,0 +1,203 @@
+"""The event stage's Beam ``ModelHandler``: sentences and their mentions in, events out.
+
+Two steps per batch, both batched:
+
+1. *types*: one pass over ``[CLS] sentence [SEP]``; each of the 16 PLOVER types
+   with probability >= the model's threshold is kept;
+2. *roles*: one pass per (sentence, kept type) over
+   ``[CLS] type prompt [SEP] sentence [SEP]``, tagging trigger, source and target.
+
+Actors are spans of the sentence, named entities or not ("French prosecutors",
+"the authorities"); a span that overlaps an NER mention takes its label.
+
+The event model shares its word-embedding table with the NER model it was
+trained from (the largest single tensor, half of MiniLM-L6); the artifact names
+that model in ``config.shared_embeddings`` and loading fills the table from it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+from apache_beam.ml.inference.base import PredictionResult
+
+from models.base import TransformerHandler
+from models.decoding import WordSpan, aggregate_words, best_spans_per_type, select_types
+from models.encoding import encode_words
+from models.event_data import type_prompt
+from models.registry import resolve
+from pipeline.errors import ModelLoadError
+from schemas.records import Chunk, EntityMention, SentenceEvent
+
+__all__ = ["EMBEDDINGS_KEY", "EventModelHandler", "LoadedEvents", "RawEvent", "embedding_digest", "predict_events"]
+
+EMBEDDINGS_KEY = "bert.embeddings.word_embeddings.weight"
+
+
+@dataclass
+class LoadedEvents:
+    """A loaded event model and its decoding settings."""
+
+    tokenizer: Any
+    model: Any
+    device: str
+    types: list[str]
+    roles: list[str]
+    threshold: float
+
+
+@dataclass(frozen=True)
+class RawEvent:
+    """A decoded event of one word sequence: type, confidence and role spans (word indices)."""
+
+    type: str
+    confidence: float
+    roles: dict[str, WordSpan]
+
+
+def embedding_digest(tensor) -> str:
+    """A short fingerprint of the shared embedding table (to catch a mismatched NER model)."""
+    return hashlib.sha256(tensor.detach().to("cpu").half().numpy().tobytes()).hexdigest()[:16]
+
+
+def predict_events(
+    loaded: LoadedEvents, batch: Sequence[Sequence[str]], max_length: int = 256, threshold: float | None = None
+) -> list[list[RawEvent]]:
+    """Events of each word sequence in ``batch`` (pre-process, forward, decode)."""
+    import torch
+
+    threshold = loaded.threshold if threshold is None else threshold
+    out: list[list[RawEvent]] = [[] for _ in batch]
+    rows = [i for i, words in enumerate(batch) if words]
+    if not rows:
+        return out
+    with torch.inference_mode():
+        enc = encode_words(loaded.tokenizer, [batch[i] for i in rows], max_length, True)
+        logits = loaded.model(**{k: v.to(loaded.device) for k, v in enc.tensors.items()})["type_logits"]
+        type_probs = torch.sigmoid(logits.float()).cpu().numpy()
+        asks = [(i, t, p) for i, probs in zip(rows, type_probs) for t, p in select_types(probs, loaded.types, threshold)]
+        if not asks:
+            return out
+        enc = encode_words(loaded.tokenizer, [batch[i] for i, _, _ in asks], max_length, True,
+                           prompts=[type_prompt(t) for _, t, _ in asks])
+        logits = loaded.model(**{k: v.to(loaded.device) for k, v in enc.tensors.items()})["role_logits"]
+        role_probs = torch.softmax(logits.float(), dim=-1).cpu().numpy()
+    for (i, t, p), probs, wids in zip(asks, role_probs, enc.word_ids):
+        word_probs = aggregate_words(probs, wids, len(batch[i]))
+        out[i].append(RawEvent(t, round(p, 4), best_spans_per_type(word_probs, loaded.roles)))
+    return out
+
+
+def _span_text(chunk: Chunk, span: WordSpan | None) -> tuple[str | None, int | None, int | None]:
+    if span is None:
+        return None, None, None
+    start, end = chunk.word_spans[span.start][0], chunk.word_spans[span.end - 1][1]
+    return chunk.surface[start - chunk.char_start : end - chunk.char_start], start, end
+
+
+def _label(start: int | None, end: int | None, mentions: Sequence[EntityMention]) -> str | None:
+    if start is None:
+        return None
+    best, overlap = None, 0
+    for m in mentions:
+        o = min(end, m.char_end) - max(start, m.char_start)
+        if o > overlap:
+            best, overlap = m.label, o
+    return best
+
+
+def _location(mentions: Sequence[EntityMention], taken: list[tuple[int | None, int | None]]):
+    # The first place named in the sentence that is not itself an actor of the event.
+    for m in mentions:
+        if m.label == "LOC" and not any(s is not None and s < m.char_end and m.char_start < e for s, e in taken):
+            return m.text
+    return None
+
+
+def to_sentence_events(chunk: Chunk, mentions: Sequence[EntityMention], raw: Sequence[RawEvent],
+                       model_name: str) -> list[SentenceEvent]:
+    """Decoded events of one chunk -> typed records with original offsets."""
+    records = []
+    for ev in raw:
+        trig = _span_text(chunk, ev.roles.get("TRG"))
+        src = _span_text(chunk, ev.roles.get("SRC"))
+        tgt = _span_text(chunk, ev.roles.get("TGT"))
+        records.append(
+            SentenceEvent(
+                doc_id=chunk.doc_id,
+                sentence_index=chunk.sentence_index,
+                char_start=chunk.char_start,
+                char_end=chunk.char_end,
+                event_type=ev.type,
+                trigger=trig[0],
+                source_text=src[0],
+                source_start=src[1],
+                source_end=src[2],
+                source_label=_label(src[1], src[2], mentions),
+                target_text=tgt[0],
+                target_start=tgt[1],
+                target_end=tgt[2],
+                target_label=_label(tgt[1], tgt[2], mentions),
+                location=_location(mentions, [src[1:], tgt[1:]]),
+                confidence=ev.confidence,
+                event_model=model_name,
+            )
+        )
+    return records
+
+
+class EventModelHandler(TransformerHandler[tuple, PredictionResult, LoadedEvents]):
+    """Runs the event model over ``(Chunk, [EntityMention])`` batches.
+
+    Each ``PredictionResult`` holds the input pair and its ``SentenceEvent`` list.
+    """
+
+    def load_model(self) -> LoadedEvents:
+        from models.cased_bert import CasedBertForEvents
+
+        tokenizer, model, device = self._load(CasedBertForEvents)
+        shared = getattr(model.config, "shared_embeddings", None)
+        if shared:
+            _fill_shared_embeddings(model, shared, self._model_arg)
+        cfg = model.config
+        return LoadedEvents(tokenizer, model, device, list(cfg.event_types), list(cfg.role_labels),
+                            float(getattr(cfg, "type_threshold", 0.5)))
+
+    def get_metrics_namespace(self) -> str:
+        return "newsevents_events"
+
+    def run_inference(
+        self, batch: Sequence[tuple], model: LoadedEvents, inference_args: dict[str, Any] | None = None
+    ) -> Iterable[PredictionResult]:
+        raw = predict_events(model, [chunk.words for chunk, _ in batch], self._max_length)
+        for (chunk, mentions), events in zip(batch, raw):
+            yield PredictionResult((chunk, mentions), to_sentence_events(chunk, mentions, events, self.model_name),
+                                   self.model_name)
+
+
+def _fill_shared_embeddings(model, shared: dict, model_dir: str) -> None:
+    from safetensors import safe_open
+
+    name = shared["model"]
+    path = Path(resolve(name)[0])
+    if not path.is_dir():  # a relative directory stored beside the event model
+        path = Path(model_dir) / name
+    weights = path / "model.safetensors"
+    if not weights.exists():
+        raise ModelLoadError(
+            f"The event model shares its embeddings with {name!r}, whose weights are not at {weights}; "
+            "install the matching NER model or give an event model with its own embeddings."
+        )
+    with safe_open(str(weights), framework="pt") as fh:
+        table = fh.get_tensor(EMBEDDINGS_KEY)
+    if embedding_digest(table) != shared["digest"]:
+        raise ModelLoadError(
+            f"The embeddings of {name!r} are not the ones the event model was trained with "
+            "(the NER model was retrained?); retrain the event model with models.train_events."
+        )
+    emb = model.bert.embeddings.word_embeddings
+    emb.weight.data.copy_(table.to(emb.weight.dtype).to(emb.weight.device))
