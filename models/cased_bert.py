@@ -127,6 +127,9 @@ class CasedBertForEvents(BertPreTrainedModel):
     """
 
     config_class = CasedBertConfig
+    # The shipped artifact leaves out the embedding table it shares with the NER
+    # model (filled in by models.events at load time), so its absence is expected.
+    _keys_to_ignore_on_load_missing = [r"bert\.embeddings\.word_embeddings\.weight"]
 
     def __init__(self, config: CasedBertConfig) -> None:
         super().__init__(config)

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["ARTIFACTS", "DEFAULT_NER", "REGISTRY", "resolve"]
+__all__ = ["ARTIFACTS", "DEFAULT_EVENTS", "DEFAULT_NER", "REGISTRY", "resolve"]
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 #: Registry name -> directory of the artifact inside the installed package.
 REGISTRY: dict[str, Path] = {
     "ner.minilm_cased.v1": ARTIFACTS / "ner-minilm-cased-v1",
+    "events.minilm_roles.v1": ARTIFACTS / "events-minilm-v1",
 }
 
 DEFAULT_NER = "ner.minilm_cased.v1"
+DEFAULT_EVENTS = "events.minilm_roles.v1"
 
 
 def resolve(name_or_path: str) -> tuple[str, str]:

@@ -57,7 +57,7 @@ def _examples(sentences, rng: random.Random, negatives: int):
 
 
 def predict_gold(loaded: LoadedEvents, sentences, threshold: float | None = None, batch_size: int = 32):
-    """Predicted events (as ``GoldEvent``) of each gold sentence, via the production decoder."""
+    """``(confidence, GoldEvent)`` predictions for each gold sentence, via the production decoder."""
     loaded.model.eval()
     out = []
     for b in range(0, len(sentences), batch_size):
@@ -67,9 +67,14 @@ def predict_gold(loaded: LoadedEvents, sentences, threshold: float | None = None
         for s, (words, spans), events in zip(chunk, words_spans, raw):
             def text(span):
                 return None if span is None else s.text[spans[span.start][0] : spans[span.end - 1][1]]
-            out.append([GoldEvent(e.type, text(e.roles.get("TRG")), text(e.roles.get("SRC")), text(e.roles.get("TGT")))
-                        for e in events])
+            out.append([(e.confidence, GoldEvent(e.type, text(e.roles.get("TRG")), text(e.roles.get("SRC")),
+                                                 text(e.roles.get("TGT")))) for e in events])
     return out
+
+
+def scores_by_threshold(gold, predicted, thresholds=(0.3, 0.4, 0.5, 0.6, 0.7)) -> dict[float, dict]:
+    """Dev scores at each type threshold (roles do not depend on it, so one pass serves all)."""
+    return {th: score_events(gold, [[e for c, e in p if c >= th] for p in predicted]) for th in thresholds}
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -151,7 +156,7 @@ def main(argv: list[str] | None = None) -> dict:
             opt.zero_grad(set_to_none=True)
             total += loss.item()
         gold = [list(s.events) for s in dev]
-        scores = {th: score_events(gold, predict_gold(loaded, dev, th)) for th in (0.3, 0.4, 0.5, 0.6)}
+        scores = scores_by_threshold(gold, predict_gold(loaded, dev, threshold=0.3))
         th, sc = max(scores.items(), key=lambda kv: kv[1]["type_f1"] + 0.5 * (kv[1]["source_f1"] + kv[1]["target_f1"]))
         combined = sc["type_f1"] + 0.5 * (sc["source_f1"] + sc["target_f1"])
         print(json.dumps({"epoch": epoch, "loss": round(total / len(batches), 4), "train_s": round(time.perf_counter() - t0),

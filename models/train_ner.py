@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--dev", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--encoder", default=None, help="encoder path or hub id (default: the shipped MiniLM-L6)")
-    ap.add_argument("--epochs", type=int, default=4)
+    ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--lr", type=float, default=1e-4)
     ap.add_argument("--feature-lr", type=float, default=1e-3)

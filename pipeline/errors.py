@@ -32,6 +32,7 @@ class Stage(str, enum.Enum):
     READ = "read"
     PREPARE = "prepare"
     NER = "ner"
+    EVENTS = "events"
 
 
 class Reason(str, enum.Enum):

@@ -1,4 +1,4 @@
-"""The whole dataflow on one screen: read -> prepare -> entities -> assemble -> write.
+"""The whole dataflow on one screen: read -> prepare -> entities -> events -> assemble -> write.
 
 Every stage's dead letters are flattened into one writer, so each input record
 ends as exactly one document row or one dead-letter row.
@@ -9,16 +9,20 @@ from __future__ import annotations
 import apache_beam as beam
 from apache_beam.ml.inference.base import RunInference
 
+from models.events import EventModelHandler
 from models.ner import NerModelHandler
+from models.registry import resolve
+from pipeline import __version__
 from pipeline.errors import Reason, Stage
 from pipeline.io.read_articles import InputFile, ReadArticles
 from pipeline.io.write_tables import WriteTable
 from pipeline.options import RunConfig
-from pipeline.transforms.assemble import AssembleDocuments
+from pipeline.transforms.assemble import Assemble
+from pipeline.transforms.events import with_time
 from pipeline.transforms.prepare import PrepareArticles
 from schemas.records import DeadLetter
 
-__all__ = ["build_graph", "ner_handler"]
+__all__ = ["build_graph", "event_handler", "ner_handler"]
 
 
 def ner_handler(cfg: RunConfig) -> NerModelHandler:
@@ -28,18 +32,35 @@ def ner_handler(cfg: RunConfig) -> NerModelHandler:
     )
 
 
+def event_handler(cfg: RunConfig) -> EventModelHandler:
+    """The event stage's model handler, configured from the run's options."""
+    return EventModelHandler(
+        cfg.event_model, device=cfg.device, batch_size=cfg.batch_size, trust_remote_code=cfg.trust_remote_code
+    )
+
+
+def _chunk_of(element):
+    # NER inputs are chunks; event inputs are (chunk, mentions) pairs.
+    return element[0] if isinstance(element, tuple) else element
+
+
 def _failed_chunks(failure):
     batch, _error = failure
-    yield from batch
+    for element in batch:
+        yield _chunk_of(element)
 
 
-def _model_dead_letters(failure):
-    batch, error = failure
-    message = error[1] if isinstance(error, tuple) and len(error) > 1 else str(error)
-    for chunk in batch:
-        yield DeadLetter(Stage.NER.value, Reason.MODEL_FAILED.value,
-                         f"The NER model failed on this chunk's batch: {message}",
-                         chunk.doc_id, chunk.surface[:2000], f"sentence {chunk.sentence_index}")
+def _model_dead_letters(stage: Stage):
+    def to_dead_letters(failure):
+        batch, error = failure
+        message = error[1] if isinstance(error, tuple) and len(error) > 1 else str(error)
+        for element in batch:
+            chunk = _chunk_of(element)
+            yield DeadLetter(stage.value, Reason.MODEL_FAILED.value,
+                             f"The {stage.value} model failed on this chunk's batch: {message}",
+                             chunk.doc_id, chunk.surface[:2000], f"sentence {chunk.sentence_index}")
+
+    return to_dead_letters
 
 
 def build_graph(p: beam.Pipeline, cfg: RunConfig, files: list[InputFile]) -> None:
@@ -51,12 +72,25 @@ def build_graph(p: beam.Pipeline, cfg: RunConfig, files: list[InputFile]) -> Non
 
     ner, ner_errors = chunks | "Entities" >> RunInference(ner_handler(cfg)).with_exception_handling()
     mentions = ner | "Mentions" >> beam.FlatMap(lambda result: result.inference)
-    failed = ner_errors.failed_inferences | "FailedChunks" >> beam.FlatMap(_failed_chunks)
-    ner_dead = ner_errors.failed_inferences | "NerDeadLetters" >> beam.FlatMap(_model_dead_letters)
 
-    docs = (documents, mentions, failed) | "Assemble" >> AssembleDocuments()
-    dead = (read_dead, prepare_dead, ner_dead) | "AllDeadLetters" >> beam.Flatten()
+    with_mentions = ner | "PairWithMentions" >> beam.Map(lambda result: (result.example, result.inference))
+    found, event_errors = with_mentions | "Events" >> RunInference(event_handler(cfg)).with_exception_handling()
+    sentence_events = found | "SentenceEvents" >> beam.FlatMap(lambda r: with_time(r.example[0], r.inference))
+
+    failed = (
+        (ner_errors.failed_inferences, event_errors.failed_inferences)
+        | "ModelFailures" >> beam.Flatten()
+        | "FailedChunks" >> beam.FlatMap(_failed_chunks)
+    )
+    ner_dead = ner_errors.failed_inferences | "NerDeadLetters" >> beam.FlatMap(_model_dead_letters(Stage.NER))
+    event_dead = event_errors.failed_inferences | "EventDeadLetters" >> beam.FlatMap(
+        _model_dead_letters(Stage.EVENTS))
+
+    docs, events = (documents, mentions, sentence_events, failed) | "Assemble" >> Assemble(
+        resolve(cfg.ner_model)[1], __version__)
+    dead = (read_dead, prepare_dead, ner_dead, event_dead) | "AllDeadLetters" >> beam.Flatten()
 
     _ = docs | "WriteDocuments" >> WriteTable("documents", cfg.output)
     _ = mentions | "WriteEntities" >> WriteTable("entities", cfg.output)
+    _ = events | "WriteEvents" >> WriteTable("events", cfg.output)
     _ = dead | "WriteDeadLetters" >> WriteTable("dead_letters", cfg.output)

@@ -13,7 +13,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from models.base import Device
 from pipeline.errors import ConfigError
-from models.registry import DEFAULT_NER
+from models.registry import DEFAULT_EVENTS, DEFAULT_NER
 
 __all__ = ["NewsEventsOptions", "RunConfig"]
 
@@ -27,6 +27,8 @@ class NewsEventsOptions(PipelineOptions):
         parser.add_argument("--output", help="directory for the Parquet tables")
         parser.add_argument("--ner-model", default=DEFAULT_NER,
                             help="registry name, local directory or Hugging Face id of a token classifier")
+        parser.add_argument("--event-model", default=DEFAULT_EVENTS,
+                            help="registry name, local directory or Hugging Face id of a newsevents event model")
         parser.add_argument("--batch-size", type=int, default=32, help="chunks per model batch")
         parser.add_argument("--device", default=Device.AUTO.value, choices=[d.value for d in Device])
         parser.add_argument("--max-article-chars", type=int, default=1_000_000,
@@ -46,6 +48,7 @@ class RunConfig:
     input: str
     output: str
     ner_model: str = DEFAULT_NER
+    event_model: str = DEFAULT_EVENTS
     batch_size: int = 32
     device: str = Device.AUTO.value
     max_article_chars: int = 1_000_000
@@ -64,6 +67,7 @@ class RunConfig:
             input=o.input,
             output=o.output,
             ner_model=o.ner_model,
+            event_model=o.event_model,
             batch_size=o.batch_size,
             device=o.device,
             max_article_chars=o.max_article_chars,

@@ -32,6 +32,7 @@ DOCUMENTS = _schema(
         pa.field("n_chars", pa.int64(), nullable=False),
         pa.field("n_sentences", pa.int32(), nullable=False),
         pa.field("n_mentions", pa.int32(), nullable=False),
+        pa.field("n_events", pa.int32(), nullable=False),
         pa.field("status", pa.string(), nullable=False),
         pa.field("notes", pa.list_(pa.string())),
         pa.field("input_location", pa.string()),

@@ -102,6 +102,7 @@ class SentenceEvent:
     location: str | None
     confidence: float
     event_model: str
+    time_text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,7 @@ class DocumentRecord:
     n_chars: int
     n_sentences: int
     n_mentions: int
+    n_events: int
     status: str
     notes: list[str] = field(default_factory=list)
     input_location: str = ""

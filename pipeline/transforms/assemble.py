@@ -1,45 +1,70 @@
-"""Assemble: join each document with what the model stages found for it."""
+"""Assemble: join each document with what the model stages found for it.
+
+Outputs the finished ``DocumentRecord`` (counts, status) and the article's merged
+``EventRecord`` rows. Mentions are reduced to counts (and the lead's places)
+before the join, so the shuffle stays small whatever the article length.
+"""
 
 from __future__ import annotations
 
 import apache_beam as beam
 
+from pipeline.transforms.events import assemble_events, lead_location
 from pipeline.transforms.prepare import finish_document
 
-__all__ = ["AssembleDocuments"]
+__all__ = ["EVENTS", "Assemble"]
+
+EVENTS = "events"
 
 
-def _finish(item):
-    _, grouped = item
-    docs = list(grouped["doc"])
-    n_mentions = sum(grouped["mentions"])
-    n_failed = sum(grouped["failed"])
-    for doc in docs:
-        yield finish_document(doc, n_mentions, n_failed)
+class _Finish(beam.DoFn):
+    def __init__(self, ner_model: str, pipeline_version: str) -> None:
+        self._ner_model = ner_model
+        self._version = pipeline_version
+
+    def process(self, item):
+        _, g = item
+        lead = lead_location(g["lead"])
+        sentence_events = list(g["events"])
+        for doc in g["doc"]:
+            events = assemble_events(doc, sentence_events, lead, self._ner_model, self._version)
+            yield finish_document(doc, sum(g["mentions"]), len(events), sum(g["failed"]))
+            for event in events:
+                yield beam.pvalue.TaggedOutput(EVENTS, event)
 
 
-class AssembleDocuments(beam.PTransform):
-    """``documents``, ``mentions`` and failed chunks -> finished ``DocumentRecord``s.
+class Assemble(beam.PTransform):
+    """``(documents, mentions, sentence_events, failed_chunks)`` -> ``(documents, events)``."""
 
-    Mentions and failures are reduced to counts per document before the join,
-    so the shuffle stays small whatever the article length.
-    """
+    def __init__(self, ner_model: str, pipeline_version: str) -> None:
+        super().__init__()
+        self._ner_model = ner_model
+        self._version = pipeline_version
 
     def expand(self, inputs):
-        documents, mentions, failed_chunks = inputs
-        keyed_docs = documents | "KeyDocs" >> beam.Map(lambda d: (d.doc_id, d))
-        counts = (
-            mentions
-            | "KeyMentions" >> beam.Map(lambda m: (m.doc_id, 1))
-            | "CountMentions" >> beam.CombinePerKey(sum)
-        )
-        failed = (
-            failed_chunks
-            | "KeyFailed" >> beam.Map(lambda c: (c.doc_id, 1))
-            | "CountFailed" >> beam.CombinePerKey(sum)
-        )
-        return (
-            {"doc": keyed_docs, "mentions": counts, "failed": failed}
+        documents, mentions, sentence_events, failed_chunks = inputs
+        by_doc = {
+            "doc": documents | "KeyDocs" >> beam.Map(lambda d: (d.doc_id, d)),
+            "mentions": (
+                mentions
+                | "KeyMentions" >> beam.Map(lambda m: (m.doc_id, 1))
+                | "CountMentions" >> beam.CombinePerKey(sum)
+            ),
+            "lead": (
+                mentions
+                | "LeadPlaces" >> beam.Filter(lambda m: m.sentence_index == 0 and m.label == "LOC")
+                | "KeyLead" >> beam.Map(lambda m: (m.doc_id, m))
+            ),
+            "events": sentence_events | "KeyEvents" >> beam.Map(lambda e: (e.doc_id, e)),
+            "failed": (
+                failed_chunks
+                | "KeyFailed" >> beam.Map(lambda c: (c.doc_id, 1))
+                | "CountFailed" >> beam.CombinePerKey(sum)
+            ),
+        }
+        out = (
+            by_doc
             | "JoinByDoc" >> beam.CoGroupByKey()
-            | "Finish" >> beam.FlatMap(_finish)
+            | "Finish" >> beam.ParDo(_Finish(self._ner_model, self._version)).with_outputs(EVENTS, main="documents")
         )
+        return out.documents, out[EVENTS]

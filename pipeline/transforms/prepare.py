@@ -43,6 +43,7 @@ def prepare_article(article: Article, max_words: int, overlap: int):
         n_chars=len(article.text),
         n_sentences=n_sentences,
         n_mentions=0,
+        n_events=0,
         status="pending",
         notes=notes,
         input_location=article.input_location,
@@ -85,12 +86,12 @@ class PrepareArticles(beam.PTransform):
         return out.chunks, out[DOCUMENTS], out[DEAD]
 
 
-def finish_document(doc: DocumentRecord, n_mentions: int, n_failed_chunks: int) -> DocumentRecord:
-    """Fill in a document's mention count and status once its chunks are back."""
+def finish_document(doc: DocumentRecord, n_mentions: int, n_events: int, n_failed_chunks: int) -> DocumentRecord:
+    """Fill in a document's counts and status once its chunks are back."""
     if n_failed_chunks:
         status = "partial"
     elif doc.notes:
         status = "ok_with_notes"
     else:
         status = "ok"
-    return dataclasses.replace(doc, n_mentions=n_mentions, status=status)
+    return dataclasses.replace(doc, n_mentions=n_mentions, n_events=n_events, status=status)

@@ -1,0 +1,95 @@
+"""Article-level event assembly: place, time, merging and ids (pure functions + a DoFn helper).
+
+The event model finds events sentence by sentence; here each article's events
+get a location (the sentence's, else the article lead's), a country code, a date
+resolved from the sentence's temporal expression and the article's ``published``
+date, and identical events (same type, source and target) are merged into one
+row whose ``num_mentions`` counts them, as GDELT does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from typing import Iterable, Sequence
+
+from pipeline.transforms.place_time import country_code, find_time, resolve_time
+from schemas.records import Chunk, DocumentRecord, EntityMention, EventRecord, SentenceEvent
+
+__all__ = ["assemble_events", "event_id", "lead_location", "with_time"]
+
+
+def _norm(actor: str | None) -> str:
+    return " ".join(actor.lower().split()) if actor else ""
+
+
+def event_id(doc_id: str, event_type: str, source: str | None, target: str | None) -> str:
+    """Deterministic id: the same article, type and actors give the same id on every run."""
+    key = "\x1f".join((doc_id, event_type, _norm(source), _norm(target))).encode()
+    return hashlib.sha1(key).hexdigest()[:16]
+
+
+def with_time(chunk: Chunk, events: Sequence[SentenceEvent]) -> list[SentenceEvent]:
+    """Attach the sentence's first temporal expression to its events."""
+    time_text = find_time(chunk.surface)
+    return [dataclasses.replace(e, time_text=time_text) for e in events]
+
+
+def lead_location(mentions: Iterable[EntityMention]) -> str | None:
+    """The first place named in the article's first sentence (a dateline, usually)."""
+    lead = [m for m in mentions if m.sentence_index == 0 and m.label == "LOC"]
+    return min(lead, key=lambda m: m.char_start).text if lead else None
+
+
+def assemble_events(
+    doc: DocumentRecord,
+    events: Sequence[SentenceEvent],
+    lead: str | None,
+    ner_model: str,
+    pipeline_version: str,
+) -> list[EventRecord]:
+    """One article's sentence events -> merged, dated, placed ``EventRecord`` rows."""
+    published = doc.published.date() if doc.published else None
+    merged: dict[str, EventRecord] = {}
+    anchor = None
+    for ev in sorted(events, key=lambda e: (e.sentence_index, e.char_start, e.event_type)):
+        date = resolve_time(ev.time_text, published, anchor)
+        anchor = date or anchor
+        location = ev.location or lead
+        code = (
+            country_code(location)
+            or country_code(ev.target_text, countries_only=True)
+            or country_code(ev.source_text, countries_only=True)
+        )
+        eid = event_id(doc.doc_id, ev.event_type, ev.source_text, ev.target_text)
+        if eid in merged:
+            first = merged[eid]
+            merged[eid] = dataclasses.replace(
+                first, num_mentions=first.num_mentions + 1, confidence=max(first.confidence, ev.confidence),
+                event_date=first.event_date or date, time_text=first.time_text or (ev.time_text if date else None),
+            )
+            continue
+        merged[eid] = EventRecord(
+            event_id=eid,
+            doc_id=doc.doc_id,
+            sentence_index=ev.sentence_index,
+            char_start=ev.char_start,
+            char_end=ev.char_end,
+            trigger=ev.trigger,
+            event_type=ev.event_type,
+            source_text=ev.source_text,
+            source_label=ev.source_label,
+            target_text=ev.target_text,
+            target_label=ev.target_label,
+            location=location,
+            country_code=code,
+            event_date=date,
+            time_text=ev.time_text,
+            confidence=ev.confidence,
+            num_mentions=1,
+            published=doc.published,
+            ner_model=ner_model,
+            event_model=ev.event_model,
+            pipeline_version=pipeline_version,
+        )
+    return list(merged.values())

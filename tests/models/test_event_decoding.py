@@ -1,0 +1,71 @@
+"""Event data alignment, role decoding and scoring, without a model."""
+
+import numpy as np
+
+from models.decoding import best_spans_per_type, select_types
+from models.event_data import ROLE_LABELS, GoldEvent, read_gold, role_tags, sentence_words, type_prompt
+from models.event_scoring import actors_match, head_word, score_events
+
+
+def test_role_tags_align_spans_to_words_near_the_trigger():
+    text = "Police in Paris said police arrested Durov in Paris."
+    words, spans = sentence_words(text)
+    ev = GoldEvent("COERCE", trigger="arrested", source="police", target="Durov", location="Paris")
+    tags = role_tags(text, [ev], spans)
+    assert [(w, t) for w, t in zip(words, tags) if t != "O"] == [("police", "B-SRC"), ("arrested", "B-TRG"),
+                                                                ("Durov", "B-TGT")]
+
+
+def test_role_tags_multiword_and_missing_spans():
+    text = "French prosecutors charged the former CEO on Monday."
+    _, spans = sentence_words(text)
+    tags = role_tags(text, [GoldEvent("ACCUSE", "charged", "French prosecutors", "the former CEO"),
+                            GoldEvent("ACCUSE", None, "nowhere to be found", None)], spans)
+    assert tags[:6] == ["B-SRC", "I-SRC", "B-TRG", "B-TGT", "I-TGT", "I-TGT"]
+
+
+def test_best_span_per_role_and_type_selection():
+    probs = np.zeros((4, len(ROLE_LABELS)))
+    probs[0, ROLE_LABELS.index("B-SRC")] = 1
+    probs[1, ROLE_LABELS.index("B-TRG")] = 1
+    probs[2, ROLE_LABELS.index("B-TGT")] = 0.6
+    probs[2, 0] = 0.4
+    probs[3, 0] = 1
+    best = best_spans_per_type(probs, ROLE_LABELS)
+    assert {k: (v.start, v.end) for k, v in best.items()} == {"SRC": (0, 1), "TRG": (1, 2), "TGT": (2, 3)}
+    assert select_types(np.array([0.2, 0.7, 0.5]), ["A", "B", "C"], 0.5) == [("B", 0.7), ("C", 0.5)]
+
+
+def test_type_prompts_name_the_type_and_its_triggers():
+    assert type_prompt("COERCE")[:3] == ["coerce", ":", "arrest"]
+
+
+def test_head_word_matching_rule():
+    assert head_word("the French prosecutors") == "prosecutors"
+    assert actors_match("Durov", "CEO Pavel Durov") and actors_match("CEO Pavel Durov", "Durov")
+    assert actors_match(None, None) and not actors_match("Telegram", None)
+    assert not actors_match("French prosecutors", "Telegram")
+
+
+def test_score_events_types_and_actors():
+    gold = [[GoldEvent("COERCE", source=None, target="Pavel Durov")], [], [GoldEvent("ACCUSE", source="prosecutors")]]
+    pred = [[GoldEvent("COERCE", source=None, target="Durov")], [GoldEvent("AGREE")],
+            [GoldEvent("ACCUSE", source="Telegram")]]
+    s = score_events(gold, pred)
+    assert (s["type_precision"], s["type_recall"]) == (0.6667, 1.0)
+    assert s["target_f1"] == 0.8  # COERCE target right, ACCUSE target (null) right, AGREE wrong
+    assert s["source_f1"] == 0.4
+
+
+def test_team_data_is_well_formed():
+    from models.event_data import DATA_DIR
+
+    for split in ("train", "dev"):
+        sentences = read_gold(DATA_DIR / f"{split}.jsonl")
+        assert sentences and all(s.text for s in sentences)
+        for s in sentences:
+            for e in s.events:
+                for span in (e.trigger, e.source, e.target, e.location, e.time):
+                    assert span is None or span in s.text
+    train = {s.text for s in read_gold(DATA_DIR / "train.jsonl")}
+    assert not train & {s.text for s in read_gold(DATA_DIR / "dev.jsonl")}

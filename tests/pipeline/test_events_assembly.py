@@ -1,0 +1,46 @@
+"""Article-level event assembly: merging, ids, place and time (pure)."""
+
+import datetime as dt
+
+from pipeline.transforms.events import assemble_events, event_id, lead_location
+from schemas.records import DocumentRecord, EntityMention, SentenceEvent
+
+DOC = DocumentRecord("d", None, None, None, dt.datetime(2026, 3, 11, 9, tzinfo=dt.timezone.utc), "en",
+                     500, 5, 4, 0, "pending")
+
+
+def _ev(i, typ, src, tgt, location=None, time_text=None, conf=0.9):
+    return SentenceEvent("d", i, i * 100, i * 100 + 50, typ, "trig", src, 0 if src else None, 5 if src else None,
+                         "PER" if src else None, tgt, None, None, None, location, conf, "events.v1", time_text)
+
+
+def test_identical_events_merge_and_count_mentions():
+    rows = assemble_events(DOC, [_ev(0, "COERCE", None, "Pavel Durov", conf=0.8),
+                                 _ev(3, "COERCE", None, "pavel  durov", conf=0.95),
+                                 _ev(1, "ACCUSE", "Prosecutors", "Durov")], None, "ner.v1", "0.1.0")
+    assert [(r.event_type, r.num_mentions, r.sentence_index) for r in rows] == [("COERCE", 2, 0), ("ACCUSE", 1, 1)]
+    assert rows[0].confidence == 0.95 and rows[0].event_id == event_id("d", "COERCE", None, "Pavel Durov")
+    assert rows[0].published == DOC.published and rows[0].pipeline_version == "0.1.0"
+
+
+def test_place_falls_back_to_the_lead_and_actors_give_countries():
+    rows = assemble_events(DOC, [_ev(0, "ASSAULT", "Rebels", None, location="Macomia"),
+                                 _ev(2, "SANCTION", "Estonia", "Russia"),
+                                 _ev(4, "CONSULT", "Ministers", None)], "Tallinn", "n", "v")
+    assert [(r.location, r.country_code) for r in rows] == [("Macomia", "MOZ"), ("Tallinn", "EST"), ("Tallinn", "EST")]
+    assert assemble_events(DOC, [_ev(2, "SANCTION", "Estonia", "Russia")], None, "n", "v")[0].country_code == "RUS"
+
+
+def test_dates_resolve_against_published_and_earlier_events():
+    rows = assemble_events(DOC, [_ev(0, "AGREE", "A", None, time_text="in 2018"),
+                                 _ev(1, "REJECT", "B", None, time_text="two years later"),
+                                 _ev(2, "PROTEST", "C", None, time_text="on Monday"),
+                                 _ev(3, "AID", "D", None)], None, "n", "v")
+    assert [r.event_date for r in rows] == [dt.date(2018, 1, 1), dt.date(2020, 1, 1), dt.date(2026, 3, 9), None]
+
+
+def test_lead_location_is_the_first_place_of_the_first_sentence():
+    ms = [EntityMention("d", 1, "a", "Paris", "LOC", 80, 85, 0.9, "m"),
+          EntityMention("d", 0, "b", "Kenya", "LOC", 40, 45, 0.9, "m"),
+          EntityMention("d", 0, "c", "BRUSSELS", "LOC", 0, 8, 0.9, "m")]
+    assert lead_location(ms) == "BRUSSELS" and lead_location([]) is None
