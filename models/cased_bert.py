@@ -24,7 +24,7 @@ from transformers.modeling_outputs import TokenClassifierOutput
 
 from models.features import MAX_WORD_CHARS, N_CASING_IDS, N_CHAR_IDS
 
-__all__ = ["CasedBertConfig", "CasedBertForTokenClassification"]
+__all__ = ["CasedBertConfig", "CasedBertForEvents", "CasedBertForTokenClassification"]
 
 
 class CasedBertConfig(BertConfig):
@@ -68,24 +68,46 @@ class _WordFeatures(nn.Module):
         return self.proj(feats)
 
 
-class CasedBertForTokenClassification(BertPreTrainedModel):
-    """``BertForTokenClassification`` with word-level casing/character inputs."""
+class _CasedEncoder(BertPreTrainedModel):
+    """The shared body: BERT whose input embeddings carry the word-feature block."""
 
     config_class = CasedBertConfig
 
     def __init__(self, config: CasedBertConfig) -> None:
         super().__init__(config)
-        self.num_labels = config.num_labels
         self.bert = BertModel(config, add_pooling_layer=False)
         self.word_features = _WordFeatures(config)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
-        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
-        self.post_init()
 
     def zero_feature_projection(self) -> None:
         """Make the feature block a no-op, so fine-tuning starts at the plain encoder."""
         nn.init.zeros_(self.word_features.proj.weight)
         nn.init.zeros_(self.word_features.proj.bias)
+
+    def encode(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        char_ids: torch.Tensor | None = None,
+        casing_ids: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Last hidden states ``[B, T, H]`` (after dropout in training)."""
+        embeds = self.bert.embeddings.word_embeddings(input_ids)
+        if char_ids is not None and casing_ids is not None:
+            embeds = embeds + self.word_features(char_ids, casing_ids)
+        hidden = self.bert(inputs_embeds=embeds, attention_mask=attention_mask, token_type_ids=token_type_ids)
+        return self.dropout(hidden.last_hidden_state)
+
+
+class CasedBertForTokenClassification(_CasedEncoder):
+    """``BertForTokenClassification`` with word-level casing/character inputs."""
+
+    def __init__(self, config: CasedBertConfig) -> None:
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        self.post_init()
 
     def forward(
         self,
@@ -97,24 +119,14 @@ class CasedBertForTokenClassification(BertPreTrainedModel):
         labels: torch.Tensor | None = None,
         **kwargs,
     ) -> TokenClassifierOutput:
-        embeds = self.bert.embeddings.word_embeddings(input_ids)
-        if char_ids is not None and casing_ids is not None:
-            embeds = embeds + self.word_features(char_ids, casing_ids)
-        hidden = self.bert(
-            inputs_embeds=embeds, attention_mask=attention_mask, token_type_ids=token_type_ids
-        ).last_hidden_state
-        logits = self.classifier(self.dropout(hidden))
+        logits = self.classifier(self.encode(input_ids, attention_mask, token_type_ids, char_ids, casing_ids))
         loss = None
         if labels is not None:
             loss = nn.functional.cross_entropy(logits.view(-1, self.num_labels), labels.view(-1), ignore_index=-100)
         return TokenClassifierOutput(loss=loss, logits=logits)
 
 
-AutoConfig.register(CasedBertConfig.model_type, CasedBertConfig, exist_ok=True)
-AutoModelForTokenClassification.register(CasedBertConfig, CasedBertForTokenClassification, exist_ok=True)
-
-
-class CasedBertForEvents(BertPreTrainedModel):
+class CasedBertForEvents(_CasedEncoder):
     """The event model: a sentence-level type head and a type-conditioned role tagger.
 
     - ``type_logits`` ``[B, n_types]``: multi-label event types, read from ``[CLS]``
@@ -126,16 +138,12 @@ class CasedBertForEvents(BertPreTrainedModel):
     The same encoder serves both heads; callers read the head they asked for.
     """
 
-    config_class = CasedBertConfig
     # The shipped artifact leaves out the embedding table it shares with the NER
     # model (filled in by models.events at load time), so its absence is expected.
     _keys_to_ignore_on_load_missing = [r"bert\.embeddings\.word_embeddings\.weight"]
 
     def __init__(self, config: CasedBertConfig) -> None:
         super().__init__(config)
-        self.bert = BertModel(config, add_pooling_layer=False)
-        self.word_features = _WordFeatures(config)
-        self.dropout = nn.Dropout(config.hidden_dropout_prob)
         self.type_head = nn.Linear(config.hidden_size, len(config.event_types))
         self.role_head = nn.Linear(config.hidden_size, len(config.role_labels))
         self.post_init()
@@ -149,10 +157,9 @@ class CasedBertForEvents(BertPreTrainedModel):
         casing_ids: torch.Tensor | None = None,
         **kwargs,
     ) -> dict[str, torch.Tensor]:
-        embeds = self.bert.embeddings.word_embeddings(input_ids)
-        if char_ids is not None and casing_ids is not None:
-            embeds = embeds + self.word_features(char_ids, casing_ids)
-        hidden = self.dropout(
-            self.bert(inputs_embeds=embeds, attention_mask=attention_mask, token_type_ids=token_type_ids).last_hidden_state
-        )
+        hidden = self.encode(input_ids, attention_mask, token_type_ids, char_ids, casing_ids)
         return {"type_logits": self.type_head(hidden[:, 0]), "role_logits": self.role_head(hidden)}
+
+
+AutoConfig.register(CasedBertConfig.model_type, CasedBertConfig, exist_ok=True)
+AutoModelForTokenClassification.register(CasedBertConfig, CasedBertForTokenClassification, exist_ok=True)

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-import numpy as np
 from apache_beam.ml.inference.base import PredictionResult
 
 from models.base import TransformerHandler

@@ -15,7 +15,6 @@ import argparse
 import json
 import math
 import random
-import shutil
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -24,11 +23,12 @@ import numpy as np
 import torch
 
 from models.cased_bert import CasedBertConfig, CasedBertForEvents
+from models.encoding import encode_words
 from models.event_data import DATA_DIR, ROLE_LABELS, GoldEvent, read_gold, role_tags, sentence_words, type_prompt
 from models.event_scoring import score_events
 from models.events import EMBEDDINGS_KEY, LoadedEvents, embedding_digest, predict_events
-from models.encoding import encode_words
 from models.registry import ARTIFACTS, DEFAULT_NER, resolve
+from models.training import replace_dir, seed_everything, staging_dir
 from schemas.ontology import TYPE_NAMES
 
 DEFAULT_OUT = ARTIFACTS / "events-minilm-v1"
@@ -92,9 +92,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--limit", type=int, default=0)
     args = ap.parse_args(argv)
 
-    random.seed(args.seed)
-    np.random.seed(args.seed)
-    torch.manual_seed(args.seed)
+    seed_everything(args.seed)
     from transformers import AutoTokenizer
 
     ner_dir, ner_name = resolve(args.ner_model)
@@ -175,20 +173,15 @@ def main(argv: list[str] | None = None) -> dict:
 def _save(model, tokenizer, out: Path, threshold: float, shared: dict) -> None:
     from safetensors.torch import save_file
 
-    tmp = out.with_name(out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    tmp = staging_dir(out)
     model.config.type_threshold = threshold
     model.config.shared_embeddings = shared
     model.config.save_pretrained(tmp)
+    # fp16 on disk, without the embedding table shared with the NER model.
     state = {k: v.detach().half().contiguous() for k, v in model.state_dict().items() if k != EMBEDDINGS_KEY}
     save_file(state, str(tmp / "model.safetensors"), metadata={"format": "pt"})
     tokenizer.save_pretrained(tmp)
-    for keep in ("README.md",):
-        if (out / keep).exists():
-            shutil.copy(out / keep, tmp / keep)
-    shutil.rmtree(out, ignore_errors=True)
-    tmp.rename(out)
+    replace_dir(tmp, out)
 
 
 if __name__ == "__main__":

@@ -13,11 +13,9 @@ import argparse
 import json
 import math
 import random
-import shutil
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 import models.cased_bert  # noqa: F401  (registers the Auto* classes)
@@ -25,6 +23,7 @@ from models.cased_bert import CasedBertConfig, CasedBertForTokenClassification
 from models.conll import read_conll, score_spans, tags_to_spans
 from models.decoding import aggregate_words, bio_labels, decode_spans
 from models.encoding import encode_words
+from models.training import replace_dir, seed_everything, staging_dir
 
 TYPES = ("PER", "ORG", "LOC", "MISC")
 
@@ -88,9 +87,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--threads", type=int, default=0)
     args = ap.parse_args(argv)
 
-    random.seed(args.seed)
-    np.random.seed(args.seed)
-    torch.manual_seed(args.seed)
+    seed_everything(args.seed)
     if args.threads:
         torch.set_num_threads(args.threads)
 
@@ -169,17 +166,12 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 def _save(model, tokenizer, out: Path) -> None:
-    tmp = out.with_name(out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
+    tmp = staging_dir(out)
     # fp16 on disk halves the artifact (MiniLM-L6 is ~90 MB in fp32); it is loaded back as fp32.
     model.half().save_pretrained(tmp, safe_serialization=True)
     model.float()
     tokenizer.save_pretrained(tmp)
-    keep = [p for p in ("training.json", "README.md") if (out / p).exists()]
-    for p in keep:
-        shutil.copy(out / p, tmp / p)
-    shutil.rmtree(out, ignore_errors=True)
-    tmp.rename(out)
+    replace_dir(tmp, out, keep=("training.json", "README.md"))
 
 
 if __name__ == "__main__":

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from models.base import Device
-from pipeline.errors import ConfigError
 from models.registry import DEFAULT_EVENTS, DEFAULT_NER
+from pipeline.errors import ConfigError
 
 __all__ = ["NewsEventsOptions", "RunConfig"]
 
