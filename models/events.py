@@ -30,6 +30,7 @@ from models.encoding import encode_words
 from models.event_data import type_prompt
 from models.registry import resolve
 from pipeline.errors import ModelLoadError
+from schemas.ontology import TYPE_NAMES
 from schemas.records import Chunk, EntityMention, SentenceEvent
 
 __all__ = ["EMBEDDINGS_KEY", "EventModelHandler", "LoadedEvents", "RawEvent", "embedding_digest", "predict_events"]
@@ -163,6 +164,12 @@ class EventModelHandler(TransformerHandler[tuple, PredictionResult, LoadedEvents
         if shared:
             _fill_shared_embeddings(model, shared, self._model_arg)
         cfg = model.config
+        unknown = set(getattr(cfg, "event_types", ())) - set(TYPE_NAMES)
+        if unknown or not getattr(cfg, "event_types", None) or not getattr(cfg, "role_labels", None):
+            raise ModelLoadError(
+                f"Model {self.model_name!r} is not a newsevents event model: its config needs 'event_types' "
+                f"(PLOVER names; unknown: {sorted(unknown)}) and 'role_labels'. Train one with models.train_events."
+            )
         return LoadedEvents(tokenizer, model, device, list(cfg.event_types), list(cfg.role_labels),
                             float(getattr(cfg, "type_threshold", 0.5)))
 
