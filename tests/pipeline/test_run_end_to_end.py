@@ -89,3 +89,32 @@ def test_cli_reports_config_errors_without_a_traceback(tmp_path):
                            "--output", str(tmp_path / "out")], capture_output=True, text=True)
     assert proc.returncode == 2
     assert "is not a file, directory or glob" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_sample_article_events(sample_run, samples_dir):
+    from models.event_scoring import actors_match
+    from schemas.ontology import TYPE_NAMES
+
+    _, out, _ = sample_run
+    texts = {json.loads(l)["id"]: json.loads(l)["text"] for l in open(samples_dir / "articles.jsonl")}
+    rows = _rows(out, "events")
+    assert rows and {r["event_type"] for r in rows} <= set(TYPE_NAMES)
+    for r in rows:
+        if r["doc_id"] in texts:
+            evidence = texts[r["doc_id"]][r["char_start"] : r["char_end"]]
+            for span in (r["trigger"], r["source_text"], r["target_text"]):
+                assert span is None or span in evidence
+        assert r["num_mentions"] >= 1 and 0 < r["confidence"] <= 1 and r["pipeline_version"]
+
+    def has(doc, typ, source=None, target=None):
+        return any(r["doc_id"] == doc and r["event_type"] == typ
+                   and (source is None or actors_match(r["source_text"], source))
+                   and (target is None or actors_match(r["target_text"], target)) for r in rows)
+
+    assert has("politics-001", "AGREE", source="The European Union and Kenya")
+    assert has("conflict-011", "MOBILIZE", source="Britain")
+    assert has("courts-004", "ACCUSE", source="Spanish prosecutors", target="Jürgen W.")
+    dated = [r for r in rows if r["doc_id"] == "conflict-011" and r["sentence_index"] == 0]
+    assert dated and dated[0]["event_date"].isoformat() == "2026-10-06" and dated[0]["country_code"] == "EST"
+    docs = {d["doc_id"]: d for d in _rows(out, "documents")}
+    assert docs["politics-001"]["n_events"] == sum(r["doc_id"] == "politics-001" for r in rows)
