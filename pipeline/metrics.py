@@ -33,6 +33,7 @@ def summarise(output: str, records_read: int | None, seconds: float, files: int)
     """Build the summary dict and write it to ``OUTPUT/_SUMMARY.json``."""
     docs = count_rows(output, "documents", ["status"])
     ents = count_rows(output, "entities", ["label"])
+    events = count_rows(output, "events", ["event_type"])
     dead = count_rows(output, "dead_letters", ["stage", "reason"])
     n_docs = docs.num_rows if docs is not None else 0
     dead_rows = dead.to_pylist() if dead is not None else []
@@ -46,6 +47,8 @@ def summarise(output: str, records_read: int | None, seconds: float, files: int)
         "documents_by_status": dict(Counter(docs.column("status").to_pylist())) if docs is not None else {},
         "mentions": ents.num_rows if ents is not None else 0,
         "mentions_by_label": dict(Counter(ents.column("label").to_pylist())) if ents is not None else {},
+        "events": events.num_rows if events is not None else 0,
+        "events_by_type": dict(Counter(events.column("event_type").to_pylist())) if events is not None else {},
         "dead_letters": len(dead_rows),
         "dead_letters_by_reason": dict(Counter(r["reason"] for r in dead_rows)),
         "record_dead_letters": record_dead,

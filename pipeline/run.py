@@ -17,8 +17,6 @@ from pipeline.errors import AccountingError, ConfigError, NewsEventsError
 
 __all__ = ["main", "run"]
 
-_TABLE_NAMES = ("documents", "entities", "dead_letters")
-
 
 def _records_read(result) -> int | None:
     from apache_beam.metrics.metric import MetricsFilter
@@ -34,9 +32,11 @@ def _records_read(result) -> int | None:
 
 def _clear_output(output: str) -> None:
     # Overwrite: stale shards from an earlier run would otherwise be read as rows.
+    from schemas.arrow import TABLES
+
     if "://" in output:
         return
-    for name in _TABLE_NAMES + ("_SUMMARY.json",):
+    for name in (*TABLES, "_SUMMARY.json"):
         path = os.path.join(output, name)
         if os.path.isdir(path):
             shutil.rmtree(path)
@@ -94,8 +94,18 @@ def _print_summary(summary: dict, stream=sys.stdout) -> None:
         print(f"  {key:24s} {json.dumps(value) if isinstance(value, (dict, list)) else value}", file=stream)
 
 
+class _DropBeamImportNoise(logging.Filter):
+    # apache_beam logs "apitools not found ..." on the root logger at import when the
+    # GCP extras are absent; it is irrelevant unless one runs on Dataflow.
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("apitools not found")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point; returns the process exit code."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_DropBeamImportNoise())
     parser = argparse.ArgumentParser(prog="newsevents", description="News articles in, typed event tables out.")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="run the pipeline (all other flags go to it; see 'newsevents run --help')",
@@ -109,7 +119,6 @@ def main(argv: list[str] | None = None) -> int:
             NewsEventsOptions._add_argparse_args(helper)
             helper.print_help()
             return 0
-        logging.getLogger().setLevel(logging.WARNING)
         try:
             summary = run(rest)
         except ConfigError as exc:
