@@ -118,3 +118,16 @@ def test_sample_article_events(sample_run, samples_dir):
     assert dated and dated[0]["event_date"].isoformat() == "2026-10-06" and dated[0]["country_code"] == "EST"
     docs = {d["doc_id"]: d for d in _rows(out, "documents")}
     assert docs["politics-001"]["n_events"] == sum(r["doc_id"] == "politics-001" for r in rows)
+
+
+def test_rerun_into_the_same_output_replaces_every_table(tmp_path):
+    # Regression: the events table was not cleared before a rerun, so its old
+    # shards sat beside the new ones.
+    inp = tmp_path / "a.jsonl"
+    inp.write_text(json.dumps({"id": "x", "text": "Police in Lagos arrested the opposition leader Musa Bello."}) + "\n")
+    args = ["--input", str(inp), "--output", str(tmp_path / "out"), "--device", "cpu"]
+    first = run(args)
+    (tmp_path / "out" / "events" / "part-99999-of-99999.parquet").write_bytes(b"stale")
+    second = run(args)
+    assert first == {**second, "seconds": first["seconds"], "documents_per_s": first["documents_per_s"]}
+    assert second["events"] >= 1
