@@ -84,6 +84,26 @@ class TransformerHandler(ModelHandler[ExampleT, PredictionT, ModelT], Generic[Ex
     def share_model_across_processes(self) -> bool:
         return self._share
 
+    def validate(self) -> None:
+        """Cheap checks in the driver, before any worker loads the model.
+
+        Raises:
+            ModelLoadError: a local path that does not hold a loadable model.
+        """
+        path = self._model_arg
+        if os.path.isdir(path):
+            missing = [f for f in ("config.json",) if not os.path.exists(os.path.join(path, f))]
+            if missing or not any(f.endswith(".safetensors") for f in os.listdir(path)):
+                raise ModelLoadError(
+                    f"Model directory {path!r} needs config.json, tokenizer files and .safetensors weights "
+                    "(pickled .bin weights are not loaded)."
+                )
+        elif path.startswith(("/", ".", "~")) or os.sep * 2 in path or os.path.exists(path) or path.count("/") > 1:
+            raise ModelLoadError(
+                f"Model {self.model_name!r} is neither a model directory nor a Hugging Face id "
+                "('name' or 'namespace/name'); check the path."
+            )
+
     def _load(self, auto_cls: Any) -> tuple[Any, Any, str]:
         """Load ``(tokenizer, model, device)`` safely, in eval mode."""
         import torch  # noqa: F401  (imported here so pickling the handler stays light)
@@ -107,7 +127,7 @@ class TransformerHandler(ModelHandler[ExampleT, PredictionT, ModelT], Generic[Ex
             )
         except (OSError, ValueError) as exc:
             raise ModelLoadError(
-                f"Could not load model {self.model_name!r} from {path!r}: {exc}. Give a local "
+                f"Could not load model {self.model_name!r} from {path!r}: {str(exc).rstrip('.')}. Give a local "
                 "directory with config.json, tokenizer files and safetensors weights, or a hub id "
                 "reachable from this machine."
             ) from exc

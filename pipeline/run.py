@@ -13,7 +13,7 @@ import shutil
 import sys
 import time
 
-from pipeline.errors import AccountingError, ConfigError, NewsEventsError
+from pipeline.errors import AccountingError, ConfigError, ModelLoadError, NewsEventsError
 
 __all__ = ["main", "run"]
 
@@ -59,7 +59,7 @@ def run(argv: list[str] | None = None, test_pipeline=None) -> dict:
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    from pipeline.graph import build_graph
+    from pipeline.graph import build_graph, event_handler, ner_handler
     from pipeline.io.read_articles import expand_input
     from pipeline.metrics import summarise
     from pipeline.options import RunConfig
@@ -72,6 +72,8 @@ def run(argv: list[str] | None = None, test_pipeline=None) -> dict:
     if cfg.chunk_overlap >= cfg.max_words_per_chunk:
         raise ConfigError("--chunk-overlap must be smaller than --max-words-per-chunk.")
     files = expand_input(cfg.input)
+    for handler in (ner_handler(cfg), event_handler(cfg)):
+        handler.validate()
     _clear_output(cfg.output)
     started = time.perf_counter()
     pipeline = test_pipeline if test_pipeline is not None else beam.Pipeline(options=options)
@@ -121,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         try:
             summary = run(rest)
-        except ConfigError as exc:
+        except (ConfigError, ModelLoadError) as exc:
             print(f"newsevents: error: {exc}", file=sys.stderr)
             return 2
         except NewsEventsError as exc:

@@ -131,3 +131,11 @@ def test_rerun_into_the_same_output_replaces_every_table(tmp_path):
     second = run(args)
     assert first == {**second, "seconds": first["seconds"], "documents_per_s": first["documents_per_s"]}
     assert second["events"] >= 1
+
+
+@pytest.mark.parametrize("flag, value", [("--ner-model", "/no/such/model"), ("--event-model", "samples")])
+def test_cli_rejects_unloadable_models_before_running(tmp_path, samples_dir, flag, value):
+    proc = subprocess.run([sys.executable, "-m", "pipeline.run", "run", "--input", str(samples_dir),
+                           "--output", str(tmp_path / "out"), flag, value], capture_output=True, text=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "Model" in proc.stderr
