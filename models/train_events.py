@@ -28,7 +28,7 @@ from models.event_data import DATA_DIR, ROLE_LABELS, GoldEvent, read_gold, role_
 from models.event_scoring import score_events
 from models.events import EMBEDDINGS_KEY, LoadedEvents, embedding_digest, predict_events
 from models.registry import ARTIFACTS, DEFAULT_NER, resolve
-from models.training import replace_dir, seed_everything, staging_dir
+from models.training import replace_dir, seed_everything, staging_dir, train_step
 from schemas.ontology import TYPE_NAMES
 
 DEFAULT_OUT = ARTIFACTS / "events-minilm-v1"
@@ -147,12 +147,7 @@ def main(argv: list[str] | None = None) -> dict:
                 logits = model(**enc.tensors)["role_logits"]
                 loss = torch.nn.functional.cross_entropy(logits.reshape(-1, len(ROLE_LABELS)), labels.reshape(-1),
                                                          ignore_index=-100)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            sched.step()
-            opt.zero_grad(set_to_none=True)
-            total += loss.item()
+            total += train_step(model, loss, opt, sched)
         gold = [list(s.events) for s in dev]
         scores = scores_by_threshold(gold, predict_gold(loaded, dev, threshold=0.3))
         th, sc = max(scores.items(), key=lambda kv: kv[1]["type_f1"] + 0.5 * (kv[1]["source_f1"] + kv[1]["target_f1"]))

@@ -23,7 +23,7 @@ from models.cased_bert import CasedBertConfig, CasedBertForTokenClassification
 from models.conll import read_conll, score_spans, tags_to_spans
 from models.decoding import aggregate_words, bio_labels, decode_spans
 from models.encoding import encode_words
-from models.training import replace_dir, seed_everything, staging_dir
+from models.training import replace_dir, seed_everything, staging_dir, train_step
 
 TYPES = ("PER", "ORG", "LOC", "MISC")
 
@@ -144,12 +144,7 @@ def main(argv: list[str] | None = None) -> dict:
             enc = encode_words(tokenizer, [words[i] for i in idx], args.max_length, True,
                                labels=[y[i] for i in idx], label_names=labels)
             loss = model(**enc.tensors).loss
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            sched.step()
-            opt.zero_grad(set_to_none=True)
-            loss_sum += loss.item()
+            loss_sum += train_step(model, loss, opt, sched)
             step += 1
             if bi % 50 == 0:
                 print(f"epoch {epoch} batch {bi}/{steps_per_epoch} loss {loss_sum / (bi + 1):.4f} "

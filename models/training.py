@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-__all__ = ["replace_dir", "seed_everything", "staging_dir"]
+__all__ = ["replace_dir", "seed_everything", "staging_dir", "train_step"]
 
 
 def seed_everything(seed: int) -> None:
@@ -34,3 +34,13 @@ def replace_dir(tmp: Path, out: Path, keep: tuple[str, ...] = ("README.md",)) ->
             shutil.copy(out / name, tmp / name)
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
+
+
+def train_step(model, loss: torch.Tensor, optimizer, scheduler, max_norm: float = 1.0) -> float:
+    """Backward, clip, step and reset; returns the loss value."""
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+    optimizer.step()
+    scheduler.step()
+    optimizer.zero_grad(set_to_none=True)
+    return loss.item()
