@@ -1,4 +1,4 @@
-"""Training is seeded and reproducible (slow: fine-tunes the real encoder briefly)."""
+"""Both trainers are seeded and reproducible (slow: they fine-tune the real encoder briefly)."""
 
 from pathlib import Path
 
@@ -19,3 +19,14 @@ def test_tiny_training_run_is_reproducible(tmp_path):
     assert a["dev"] == {**b["dev"], "sentences_per_s": a["dev"]["sentences_per_s"]}
     assert (tmp_path / "a" / "model.safetensors").stat().st_size < 50 * 2**20
     assert not list((tmp_path / "a").glob("*.bin"))
+
+
+def test_tiny_event_training_run_is_reproducible(tmp_path):
+    from models.train_events import main as train_events_main
+
+    args = ["--epochs", "1", "--limit", "48"]
+    a = train_events_main(args + ["--out", str(tmp_path / "a")])
+    b = train_events_main(args + ["--out", str(tmp_path / "b")])
+    assert a["dev"] == b["dev"]
+    size = (tmp_path / "a" / "model.safetensors").stat().st_size
+    assert size < 25 * 2**20  # the shared embedding table is not stored
