@@ -92,8 +92,15 @@ def predict_events(
     return out
 
 
+_NOT_A_SPAN = {"the", "a", "an", "this", "that", "these", "those", "its", "their", "his", "her"}
+
+
 def _span_text(chunk: Chunk, span: WordSpan | None) -> tuple[str | None, int | None, int | None]:
     if span is None:
+        return None, None, None
+    words = chunk.words[span.start : span.end]
+    # A lone quote mark or article is a decoding slip, not an actor or trigger.
+    if not any(c.isalnum() for w in words for c in w) or (len(words) == 1 and words[0].lower() in _NOT_A_SPAN):
         return None, None, None
     start, end = chunk.word_spans[span.start][0], chunk.word_spans[span.end - 1][1]
     return chunk.surface[start - chunk.char_start : end - chunk.char_start], start, end

@@ -65,3 +65,16 @@ def test_mismatched_shared_embeddings_are_refused(tmp_path):
     (model_dir / "config.json").write_text(json.dumps(cfg))
     with pytest.raises(ModelLoadError, match="retrain the event model"):
         EventModelHandler(str(model_dir), device="cpu").load_model()
+
+
+def test_punctuation_and_lone_articles_are_not_spans():
+    from models.decoding import WordSpan
+    from models.events import _span_text
+
+    text = "“ The app blocked it"
+    chunk = make_chunks("d", text, clean_text(text))[0][0]
+    assert chunk.words[:2] == ("“", "The")
+    assert _span_text(chunk, WordSpan(0, 1, "TRG", 0.9)) == (None, None, None)
+    assert _span_text(chunk, WordSpan(1, 2, "SRC", 0.9)) == (None, None, None)
+    assert _span_text(chunk, WordSpan(1, 3, "SRC", 0.9)) == ("The app", 2, 9)
+    assert _span_text(chunk, WordSpan(4, 5, "TGT", 0.9)) == ("it", 18, 20)
