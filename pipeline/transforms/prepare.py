@@ -17,7 +17,7 @@ from pipeline.transforms.clean_text import clean_text, looks_like_html
 from pipeline.transforms.sentences import make_chunks
 from schemas.records import Article, DeadLetter, DocumentRecord
 
-__all__ = ["DOCUMENTS", "DEAD", "PrepareArticles", "prepare_article"]
+__all__ = ["DEAD", "DOCUMENTS", "PrepareArticles", "finish_document", "prepare_article"]
 
 DOCUMENTS = "documents"
 DEAD = "dead_letters"
