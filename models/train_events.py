@@ -89,8 +89,6 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--head-lr", type=float, default=1e-3)
     ap.add_argument("--negatives", type=int, default=1, help="absent types asked per sentence")
     ap.add_argument("--seed", type=int, default=13)
-    ap.add_argument("--average-from", type=int, default=0,
-                    help="also try the average of the weights of this epoch onwards (0: off)")
     ap.add_argument("--limit", type=int, default=0)
     args = ap.parse_args(argv)
 
@@ -124,7 +122,6 @@ def main(argv: list[str] | None = None) -> dict:
     warm = max(1, int(0.06 * steps))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / (steps - warm))))
     best: dict = {"score": -1.0}
-    averaged: dict = {}
     out = Path(args.out)
     for epoch in range(1, args.epochs + 1):
         if epoch > 1:  # new negatives each epoch
@@ -151,29 +148,11 @@ def main(argv: list[str] | None = None) -> dict:
                 loss = torch.nn.functional.cross_entropy(logits.reshape(-1, len(ROLE_LABELS)), labels.reshape(-1),
                                                          ignore_index=-100)
             total += train_step(model, loss, opt, sched)
-        if args.average_from and epoch >= args.average_from:
-            # Running mean of the weights of the last epochs (weight averaging): a
-            # flatter optimum that tends to generalise better than any one epoch.
-            n = epoch - args.average_from + 1
-            for k, v in model.state_dict().items():
-                if n == 1 or not v.is_floating_point():
-                    averaged[k] = v.detach().clone()
-                else:
-                    averaged[k] += (v.detach() - averaged[k]) / n
         th, sc, combined = _dev_scores(loaded, dev)
         print(json.dumps({"epoch": epoch, "loss": round(total / len(batches), 4), "train_s": round(time.perf_counter() - t0),
                           "threshold": th, **{k: v for k, v in sc.items() if k != "per_type_f1"}}), flush=True)
         if combined > best["score"]:
             best = {"score": combined, "epoch": epoch, "threshold": th, "dev": sc}
-            _save(model, tokenizer, out, th, {"model": ner_name, "digest": digest})
-    if args.average_from and args.epochs >= args.average_from:
-        model.load_state_dict(averaged)
-        th, sc, combined = _dev_scores(loaded, dev)
-        print(json.dumps({"epoch": f"average of {args.average_from}-{args.epochs}", "threshold": th,
-                          **{k: v for k, v in sc.items() if k != "per_type_f1"}}), flush=True)
-        if combined > best["score"]:
-            best = {"score": combined, "epoch": f"average of {args.average_from}-{args.epochs}", "threshold": th,
-                    "dev": sc}
             _save(model, tokenizer, out, th, {"model": ner_name, "digest": digest})
     meta = {"best_epoch": best["epoch"], "threshold": best["threshold"], "dev": best["dev"], "args": vars(args),
             "train_sentences": len(train)}
