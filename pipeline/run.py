@@ -96,18 +96,21 @@ def _print_summary(summary: dict, stream=sys.stdout) -> None:
         print(f"  {key:24s} {json.dumps(value) if isinstance(value, (dict, list)) else value}", file=stream)
 
 
-class _DropBeamImportNoise(logging.Filter):
-    # apache_beam logs "apitools not found ..." on the root logger at import when the
-    # GCP extras are absent; it is irrelevant unless one runs on Dataflow.
+class _DropBeamNoise(logging.Filter):
+    # apache_beam logs these on the root logger, many times a run: "apitools not
+    # found" at import when the GCP extras are absent (irrelevant off Dataflow), and
+    # RunInference's note that it cannot read memory usage on this platform.
+    _NOISE = ("apitools not found", "Resource module is not available")
+
     def filter(self, record: logging.LogRecord) -> bool:
-        return not record.getMessage().startswith("apitools not found")
+        return not record.getMessage().startswith(self._NOISE)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Console entry point; returns the process exit code."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     for handler in logging.getLogger().handlers:
-        handler.addFilter(_DropBeamImportNoise())
+        handler.addFilter(_DropBeamNoise())
     parser = argparse.ArgumentParser(prog="newsevents", description="News articles in, typed event tables out.")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="run the pipeline (all other flags go to it; see 'newsevents run --help')",
