@@ -49,6 +49,17 @@ def pick_device(device: Device | str) -> str:
     return device.value
 
 
+def _check_model_dir(path: str) -> None:
+    # Safetensors only: pickled .bin weights can run code when loaded.
+    if not os.path.exists(os.path.join(path, "config.json")) or not any(
+        f.endswith(".safetensors") for f in os.listdir(path)
+    ):
+        raise ModelLoadError(
+            f"Model directory {path!r} needs config.json, tokenizer files and .safetensors weights; "
+            "newsevents loads safetensors only (pickled .bin files can run code). Convert the model first."
+        )
+
+
 class TransformerHandler(ModelHandler[ExampleT, PredictionT, ModelT], Generic[ExampleT, PredictionT, ModelT]):
     """Base for handlers that load a Hugging Face model.
 
@@ -92,12 +103,7 @@ class TransformerHandler(ModelHandler[ExampleT, PredictionT, ModelT], Generic[Ex
         """
         path = self._model_arg
         if os.path.isdir(path):
-            missing = [f for f in ("config.json",) if not os.path.exists(os.path.join(path, f))]
-            if missing or not any(f.endswith(".safetensors") for f in os.listdir(path)):
-                raise ModelLoadError(
-                    f"Model directory {path!r} needs config.json, tokenizer files and .safetensors weights "
-                    "(pickled .bin weights are not loaded)."
-                )
+            _check_model_dir(path)
         elif path.startswith(("/", ".", "~")) or os.sep * 2 in path or os.path.exists(path) or path.count("/") > 1:
             raise ModelLoadError(
                 f"Model {self.model_name!r} is neither a model directory nor a Hugging Face id "
@@ -113,11 +119,8 @@ class TransformerHandler(ModelHandler[ExampleT, PredictionT, ModelT], Generic[Ex
         import models.cased_bert  # noqa: F401  (registers the project's architectures)
 
         path = self._model_arg
-        if os.path.isdir(path) and not any(f.endswith(".safetensors") for f in os.listdir(path)):
-            raise ModelLoadError(
-                f"Model directory {path!r} has no .safetensors weights; newsevents loads "
-                "safetensors only (pickled .bin files can run code). Convert the model first."
-            )
+        if os.path.isdir(path):
+            _check_model_dir(path)
         device = pick_device(self._device)
         hf_logging.disable_progress_bar()  # one bar per worker per load floods pipeline logs
         try:

@@ -82,7 +82,7 @@ def read_gold(path: str | Path) -> list[GoldSentence]:
 def type_prompt(name: str) -> list[str]:
     """The words that ask the role tagger about one event type."""
     t = event_type(name)
-    return [w for w in [t.name.lower(), ":"] + [w for trig in t.triggers[:4] for w in trig.split()]]
+    return [t.name.lower(), ":"] + [w for trig in t.triggers[:4] for w in trig.split()]
 
 
 def _find(text: str, span: str, near: int | None) -> tuple[int, int] | None:

@@ -102,8 +102,7 @@ def _span_text(chunk: Chunk, span: WordSpan | None) -> tuple[str | None, int | N
     # A lone quote mark or article is a decoding slip, not an actor or trigger.
     if not any(c.isalnum() for w in words for c in w) or (len(words) == 1 and words[0].lower() in _NOT_A_SPAN):
         return None, None, None
-    start, end = chunk.word_spans[span.start][0], chunk.word_spans[span.end - 1][1]
-    return chunk.surface[start - chunk.char_start : end - chunk.char_start], start, end
+    return chunk.word_range(span.start, span.end)
 
 
 def _label(start: int | None, end: int | None, mentions: Sequence[EntityMention]) -> str | None:

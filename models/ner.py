@@ -51,11 +51,9 @@ def spans_to_mentions(chunk: Chunk, spans, model_name: str) -> list[EntityMentio
     """Word spans of one chunk -> mentions the chunk owns, with original offsets."""
     out = []
     for s in spans:
-        start = chunk.word_spans[s.start][0]
-        end = chunk.word_spans[s.end - 1][1]
+        text, start, end = chunk.word_range(s.start, s.end)
         if not chunk.own_start <= start < chunk.own_end:
             continue  # found in an overlap that the neighbouring window owns
-        text = chunk.surface[start - chunk.char_start : end - chunk.char_start]
         out.append(
             EntityMention(
                 doc_id=chunk.doc_id,

@@ -62,6 +62,11 @@ class Chunk:
     own_end: int
     surface: str  # the original text[char_start:char_end]
 
+    def word_range(self, first: int, end: int) -> tuple[str, int, int]:
+        """Words ``[first, end)`` as ``(original text, char_start, char_end)``."""
+        start, stop = self.word_spans[first][0], self.word_spans[end - 1][1]
+        return self.surface[start - self.char_start : stop - self.char_start], start, stop
+
 
 @dataclass(frozen=True)
 class EntityMention:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import apache_beam as beam
 
-from pipeline.transforms.events import assemble_events, lead_location
+from pipeline.transforms.events import assemble_events, is_lead_place, lead_location
 from pipeline.transforms.prepare import finish_document
 
 __all__ = ["EVENTS", "Assemble"]
@@ -52,7 +52,7 @@ class Assemble(beam.PTransform):
             ),
             "lead": (
                 mentions
-                | "LeadPlaces" >> beam.Filter(lambda m: m.sentence_index == 0 and m.label == "LOC")
+                | "LeadPlaces" >> beam.Filter(is_lead_place)
                 | "KeyLead" >> beam.Map(lambda m: (m.doc_id, m))
             ),
             "events": sentence_events | "KeyEvents" >> beam.Map(lambda e: (e.doc_id, e)),

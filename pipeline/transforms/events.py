@@ -16,7 +16,7 @@ from typing import Iterable, Sequence
 from pipeline.transforms.place_time import country_code, find_time, resolve_time
 from schemas.records import Chunk, DocumentRecord, EntityMention, EventRecord, SentenceEvent
 
-__all__ = ["assemble_events", "event_id", "lead_location", "with_time"]
+__all__ = ["assemble_events", "event_id", "is_lead_place", "lead_location", "with_time"]
 
 
 def _norm(actor: str | None) -> str:
@@ -35,9 +35,14 @@ def with_time(chunk: Chunk, events: Sequence[SentenceEvent]) -> list[SentenceEve
     return [dataclasses.replace(e, time_text=time_text) for e in events]
 
 
+def is_lead_place(mention: EntityMention) -> bool:
+    """Whether a mention is a place named in the article's first sentence."""
+    return mention.sentence_index == 0 and mention.label == "LOC"
+
+
 def lead_location(mentions: Iterable[EntityMention]) -> str | None:
     """The first place named in the article's first sentence (a dateline, usually)."""
-    lead = [m for m in mentions if m.sentence_index == 0 and m.label == "LOC"]
+    lead = [m for m in mentions if is_lead_place(m)]
     return min(lead, key=lambda m: m.char_start).text if lead else None
 
 
