@@ -17,7 +17,7 @@ from apache_beam.ml.inference.base import ModelHandler
 from models.registry import resolve
 from pipeline.errors import ConfigError, ModelLoadError
 
-__all__ = ["Device", "TransformerHandler", "pick_device"]
+__all__ = ["Device", "Precision", "TransformerHandler", "model_outputs", "pick_device"]
 
 _LOG = logging.getLogger(__name__)
 
@@ -32,6 +32,19 @@ class Device(str, enum.Enum):
     AUTO = "auto"
     CPU = "cpu"
     CUDA = "cuda"
+
+
+class Precision(str, enum.Enum):
+    """Arithmetic of the forward passes.
+
+    ``int8`` quantises every linear layer's weights to int8 (dynamic, CPU only);
+    ``fp16``/``bf16`` run the forward pass under autocast (``fp16`` needs a GPU).
+    """
+
+    FP32 = "fp32"
+    INT8 = "int8"
+    FP16 = "fp16"
+    BF16 = "bf16"
 
 
 def pick_device(device: Device | str) -> str:
@@ -60,14 +73,55 @@ def _check_model_dir(path: str) -> None:
         )
 
 
+def model_outputs(model, tensors: dict, device: str, precision: Precision | str = Precision.FP32):
+    """One forward pass: tensors to the device, autocast when asked, no autograd."""
+    import torch
+
+    precision = Precision(precision)
+    if device.startswith("cuda"):
+        # Pinned host memory lets the copy to the GPU run asynchronously.
+        tensors = {k: v.pin_memory().to(device, non_blocking=True) for k, v in tensors.items()}
+    else:
+        tensors = {k: v.to(device) for k, v in tensors.items()}
+    with torch.inference_mode():
+        if precision in (Precision.FP16, Precision.BF16):
+            dtype = torch.float16 if precision is Precision.FP16 else torch.bfloat16
+            with torch.autocast(device_type=device.split(":")[0], dtype=dtype):
+                return model(**tensors)
+        return model(**tensors)
+
+
+def _quantise_int8(model):
+    import warnings
+
+    import torch
+    from torch.ao.quantization import quantize_dynamic
+
+    # torch marks its eager quantisation API deprecated (in favour of torchao) but
+    # it is the one that ships with torch; its warnings say nothing to our users.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+
+
 class TransformerHandler(ModelHandler[ExampleT, PredictionT, ModelT], Generic[ExampleT, PredictionT, ModelT]):
     """Base for handlers that load a Hugging Face model.
+
+    RunInference hands ``run_inference`` a window of up to ``window`` elements;
+    the handler sorts them by sub-word length and runs forward passes of at most
+    ``batch_size`` rows and ``max_batch_tokens`` padded tokens (``models.batching``).
+    Sorting a large window keeps padding small; small passes are what a CPU
+    runs fastest (measured in ``benchmarks/``).
 
     Args:
         model: registry name, local directory or hub id.
         device: ``auto``, ``cpu`` or ``cuda``.
-        batch_size: most elements per ``RunInference`` batch.
+        batch_size: most rows in one forward pass.
+        max_batch_tokens: most padded tokens (rows x longest row) in one forward pass.
+        window: elements per ``RunInference`` batch, sorted together.
         max_length: sub-word window of one forward pass.
+        precision: ``fp32``, ``int8`` (CPU), ``fp16`` (GPU) or ``bf16``.
+        threads: torch intra-op threads per worker process (0: torch's default).
         trust_remote_code: allow a hub model's own Python code (off by default).
         share_across_processes: load one copy per machine, shared by worker
             processes (Beam's ``share_model_across_processes``).
@@ -78,17 +132,29 @@ class TransformerHandler(ModelHandler[ExampleT, PredictionT, ModelT], Generic[Ex
         model: str,
         *,
         device: Device | str = Device.AUTO,
-        batch_size: int = 32,
+        batch_size: int = 16,
+        max_batch_tokens: int = 4096,
+        window: int = 256,
         max_length: int = 256,
+        precision: Precision | str = Precision.FP32,
+        threads: int = 0,
         trust_remote_code: bool = False,
         share_across_processes: bool = False,
     ) -> None:
-        if batch_size < 1:
-            raise ConfigError(f"--batch-size must be at least 1, got {batch_size}.")
-        super().__init__(min_batch_size=1, max_batch_size=batch_size)
+        if batch_size < 1 or max_batch_tokens < 1 or window < 1:
+            raise ConfigError(
+                f"--batch-size, --max-batch-tokens and the window must be at least 1, got {batch_size}, "
+                f"{max_batch_tokens} and {window}.")
+        # min == max: BatchElements' adaptive sizing would otherwise start at one
+        # element and grow, so the first windows would be too small to sort.
+        super().__init__(min_batch_size=window, max_batch_size=window)
         self._model_arg, self.model_name = resolve(model)
         self._device = Device(device)
+        self._batch_size = batch_size
+        self._max_batch_tokens = max_batch_tokens
         self._max_length = max_length
+        self._precision = Precision(precision)
+        self._threads = threads
         self._trust_remote_code = trust_remote_code
         self._share = share_across_processes
 
@@ -101,6 +167,7 @@ class TransformerHandler(ModelHandler[ExampleT, PredictionT, ModelT], Generic[Ex
         Raises:
             ModelLoadError: a local path that does not hold a loadable model.
         """
+        self._check_precision(pick_device(self._device))
         path = self._model_arg
         if os.path.isdir(path):
             _check_model_dir(path)
@@ -110,9 +177,19 @@ class TransformerHandler(ModelHandler[ExampleT, PredictionT, ModelT], Generic[Ex
                 "('name' or 'namespace/name'); check the path."
             )
 
+    def _check_precision(self, device: str) -> None:
+        if self._precision is Precision.INT8 and device != "cpu":
+            raise ConfigError("--precision int8 runs on the CPU only; use fp16 or bf16 on a GPU.")
+        if self._precision is Precision.FP16 and device == "cpu":
+            raise ConfigError("--precision fp16 needs a GPU; use int8 or bf16 on the CPU.")
+
+    def _finish(self, model):
+        """Last step of loading: quantise when asked (after any weights were filled in)."""
+        return _quantise_int8(model) if self._precision is Precision.INT8 else model
+
     def _load(self, auto_cls: Any) -> tuple[Any, Any, str]:
         """Load ``(tokenizer, model, device)`` safely, in eval mode."""
-        import torch  # noqa: F401  (imported here so pickling the handler stays light)
+        import torch  # imported here so pickling the handler stays light
         from transformers import AutoTokenizer
         from transformers.utils import logging as hf_logging
 
@@ -122,6 +199,9 @@ class TransformerHandler(ModelHandler[ExampleT, PredictionT, ModelT], Generic[Ex
         if os.path.isdir(path):
             _check_model_dir(path)
         device = pick_device(self._device)
+        self._check_precision(device)
+        if self._threads > 0:
+            torch.set_num_threads(self._threads)
         hf_logging.disable_progress_bar()  # one bar per worker per load floods pipeline logs
         try:
             tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=self._trust_remote_code)

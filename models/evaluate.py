@@ -1,7 +1,7 @@
 """Evaluate the project's models on held-out data.
 
-    python -m models.evaluate ner --conll FILE [--model NAME|PATH|HUB_ID] [--device cpu]
-    python -m models.evaluate events --gold FILE.jsonl [--event-model ...] [--ner-model ...]
+    python -m models.evaluate ner --conll FILE [--model NAME|PATH|HUB_ID] [--device cpu] [--precision int8]
+    python -m models.evaluate events --gold FILE.jsonl [--event-model ...] [--ner-model ...] [--precision int8]
 
 Runs the production NER handler (the same pre-processing, batching and decoding
 as the pipeline) over the file's gold words and prints, as its last line, one
@@ -20,6 +20,7 @@ import json
 import sys
 import time
 
+from models.base import Precision
 from models.conll import read_conll, score_spans, tags_to_spans
 from models.event_data import GoldEvent, read_gold
 from models.event_scoring import score_events
@@ -29,6 +30,8 @@ from models.registry import DEFAULT_EVENTS, DEFAULT_NER
 from schemas.records import Chunk
 
 __all__ = ["evaluate_events", "evaluate_ner", "main"]
+
+WINDOW = 256
 
 
 def _chunk(index: int, words: tuple[str, ...]) -> Chunk:
@@ -40,18 +43,22 @@ def _chunk(index: int, words: tuple[str, ...]) -> Chunk:
     return Chunk(f"s{index}", index, 0, 0, len(text), words, tuple(spans), 0, len(text) + 1, text)
 
 
-def evaluate_ner(conll: str, model: str = DEFAULT_NER, device: str = "cpu", batch_size: int = 64) -> dict:
+def _windows(items: list, size: int):
+    # The windows RunInference hands a handler; the handler sorts and sub-batches each.
+    for b in range(0, len(items), size):
+        yield items[b : b + size]
+
+
+def evaluate_ner(conll: str, model: str = DEFAULT_NER, device: str = "cpu", batch_size: int = 16,
+                 precision: str = "fp32") -> dict:
     """Score a token classifier on a CoNLL file; returns the JSON-ready dict."""
     data = read_conll(conll)
-    handler = NerModelHandler(model, device=device, batch_size=batch_size, max_length=512)
+    handler = NerModelHandler(model, device=device, batch_size=batch_size, max_length=512, precision=precision)
     loaded = handler.load_model()
     chunks = [_chunk(i, s.words) for i, s in enumerate(data)]
-    # Length-sorted batches, as RunInference with bucketing would form them.
-    order = sorted(range(len(chunks)), key=lambda i: len(chunks[i].words))
     predicted: list = [None] * len(chunks)
     started = time.perf_counter()
-    for b in range(0, len(order), batch_size):
-        batch = [chunks[i] for i in order[b : b + batch_size]]
+    for batch in _windows(chunks, WINDOW):
         for result in handler.run_inference(batch, loaded):
             chunk = result.example
             start_word = {s: i for i, (s, _) in enumerate(chunk.word_spans)}
@@ -70,18 +77,19 @@ def evaluate_ner(conll: str, model: str = DEFAULT_NER, device: str = "cpu", batc
         "sentences": len(data),
         "model": handler.model_name,
         "device": loaded.device,
+        "precision_mode": precision,
     }
 
 
 def evaluate_events(gold_path: str, event_model: str = DEFAULT_EVENTS, ner_model: str = DEFAULT_NER,
-                    device: str = "cpu", batch_size: int = 32) -> dict:
+                    device: str = "cpu", batch_size: int = 16, precision: str = "fp32") -> dict:
     """Score the event stage on gold sentences, running the pipeline's own stages."""
     from pipeline.transforms.clean_text import clean_text, looks_like_html
     from pipeline.transforms.sentences import make_chunks
 
     gold = read_gold(gold_path)
-    ner = NerModelHandler(ner_model, device=device, batch_size=batch_size)
-    events = EventModelHandler(event_model, device=device, batch_size=batch_size)
+    ner = NerModelHandler(ner_model, device=device, batch_size=batch_size, precision=precision)
+    events = EventModelHandler(event_model, device=device, batch_size=batch_size, precision=precision)
     ner_loaded, ev_loaded = ner.load_model(), events.load_model()
     # Each gold line is one sentence, coded on its own: every chunk of it counts.
     chunks = []
@@ -90,8 +98,7 @@ def evaluate_events(gold_path: str, event_model: str = DEFAULT_EVENTS, ner_model
         chunks += [(i, c) for c in found]
     predicted: list[list[GoldEvent]] = [[] for _ in gold]
     started = time.perf_counter()
-    for b in range(0, len(chunks), batch_size):
-        batch = chunks[b : b + batch_size]
+    for batch in _windows(chunks, WINDOW):
         ner_results = list(ner.run_inference([c for _, c in batch], ner_loaded))
         pairs = [(r.example, r.inference) for r in ner_results]
         for (i, _), result in zip(batch, events.run_inference(pairs, ev_loaded)):
@@ -100,7 +107,7 @@ def evaluate_events(gold_path: str, event_model: str = DEFAULT_EVENTS, ner_model
     seconds = time.perf_counter() - started
     scores = score_events([list(s.events) for s in gold], predicted)
     return {**scores, "sentences_per_s": round(len(gold) / seconds, 1), "event_model": events.model_name,
-            "ner_model": ner.model_name, "device": ev_loaded.device}
+            "ner_model": ner.model_name, "device": ev_loaded.device, "precision_mode": precision}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,19 +118,22 @@ def main(argv: list[str] | None = None) -> int:
     ner.add_argument("--conll", required=True, help="CoNLL file: 2-4 columns, IOB1/IOB2, -DOCSTART- allowed")
     ner.add_argument("--model", default=DEFAULT_NER, help="registry name, local directory or hub id")
     ner.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
-    ner.add_argument("--batch-size", type=int, default=64)
+    ner.add_argument("--batch-size", type=int, default=16, help="rows per forward pass")
+    ner.add_argument("--precision", default="fp32", choices=[p.value for p in Precision])
     ev = sub.add_parser("events", help="event type and actor scores on a gold JSON Lines file")
     ev.add_argument("--gold", required=True, help="gold sentences in the telegram_events.jsonl format")
     ev.add_argument("--event-model", default=DEFAULT_EVENTS)
     ev.add_argument("--ner-model", default=DEFAULT_NER)
     ev.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
-    ev.add_argument("--batch-size", type=int, default=32)
+    ev.add_argument("--batch-size", type=int, default=16, help="rows per forward pass")
+    ev.add_argument("--precision", default="fp32", choices=[p.value for p in Precision])
     args = parser.parse_args(argv)
     try:
         if args.task == "ner":
-            result = evaluate_ner(args.conll, args.model, args.device, args.batch_size)
+            result = evaluate_ner(args.conll, args.model, args.device, args.batch_size, args.precision)
         else:
-            result = evaluate_events(args.gold, args.event_model, args.ner_model, args.device, args.batch_size)
+            result = evaluate_events(args.gold, args.event_model, args.ner_model, args.device, args.batch_size,
+                                     args.precision)
     except (OSError, ValueError) as exc:
         print(f"evaluate: error: {exc}", file=sys.stderr)
         return 2

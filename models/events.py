@@ -24,7 +24,8 @@ from typing import Any, Iterable, Sequence
 
 from apache_beam.ml.inference.base import PredictionResult
 
-from models.base import TransformerHandler
+from models.base import Precision, TransformerHandler, model_outputs
+from models.batching import token_batches, token_lengths
 from models.decoding import WordSpan, aggregate_words, best_spans_per_type, select_types
 from models.encoding import encode_words
 from models.event_data import type_prompt
@@ -48,6 +49,7 @@ class LoadedEvents:
     types: list[str]
     roles: list[str]
     threshold: float
+    precision: Precision = Precision.FP32
 
 
 @dataclass(frozen=True)
@@ -64,29 +66,46 @@ def embedding_digest(tensor) -> str:
     return hashlib.sha256(tensor.detach().to("cpu").half().numpy().tobytes()).hexdigest()[:16]
 
 
-def predict_events(
-    loaded: LoadedEvents, batch: Sequence[Sequence[str]], max_length: int = 256, threshold: float | None = None
-) -> list[list[RawEvent]]:
-    """Events of each word sequence in ``batch`` (pre-process, forward, decode)."""
+def _batched(loaded: LoadedEvents, rows: Sequence[Sequence[str]], head: str, max_length: int, max_rows: int,
+             max_tokens: int, prompts: Sequence[Sequence[str]] | None = None) -> tuple[list, list]:
+    # Forward passes over length-sorted, token-budgeted groups; outputs in input order.
     import torch
 
+    probs: list = [None] * len(rows)
+    word_ids: list = [None] * len(rows)
+    lengths = token_lengths(loaded.tokenizer, rows, max_length, prompts)
+    for group in token_batches(lengths, max_rows, max_tokens):
+        enc = encode_words(loaded.tokenizer, [rows[i] for i in group], max_length, True,
+                           prompts=None if prompts is None else [prompts[i] for i in group])
+        logits = model_outputs(loaded.model, enc.tensors, loaded.device, loaded.precision)[head].float()
+        p = (torch.sigmoid(logits) if head == "type_logits" else torch.softmax(logits, dim=-1)).cpu().numpy()
+        for row, i in enumerate(group):
+            probs[i] = p[row]
+            word_ids[i] = enc.word_ids[row]
+    return probs, word_ids
+
+
+def predict_events(
+    loaded: LoadedEvents, batch: Sequence[Sequence[str]], max_length: int = 256, threshold: float | None = None,
+    max_rows: int = 16, max_tokens: int = 4096,
+) -> list[list[RawEvent]]:
+    """Events of each word sequence in ``batch`` (pre-process, forward, decode).
+
+    Both passes run in length-sorted groups of at most ``max_rows`` rows and
+    ``max_tokens`` padded tokens.
+    """
     threshold = loaded.threshold if threshold is None else threshold
     out: list[list[RawEvent]] = [[] for _ in batch]
     rows = [i for i, words in enumerate(batch) if words]
     if not rows:
         return out
-    with torch.inference_mode():
-        enc = encode_words(loaded.tokenizer, [batch[i] for i in rows], max_length, True)
-        logits = loaded.model(**{k: v.to(loaded.device) for k, v in enc.tensors.items()})["type_logits"]
-        type_probs = torch.sigmoid(logits.float()).cpu().numpy()
-        asks = [(i, t, p) for i, probs in zip(rows, type_probs) for t, p in select_types(probs, loaded.types, threshold)]
-        if not asks:
-            return out
-        enc = encode_words(loaded.tokenizer, [batch[i] for i, _, _ in asks], max_length, True,
-                           prompts=[type_prompt(t) for _, t, _ in asks])
-        logits = loaded.model(**{k: v.to(loaded.device) for k, v in enc.tensors.items()})["role_logits"]
-        role_probs = torch.softmax(logits.float(), dim=-1).cpu().numpy()
-    for (i, t, p), probs, wids in zip(asks, role_probs, enc.word_ids):
+    type_probs, _ = _batched(loaded, [batch[i] for i in rows], "type_logits", max_length, max_rows, max_tokens)
+    asks = [(i, t, p) for i, probs in zip(rows, type_probs) for t, p in select_types(probs, loaded.types, threshold)]
+    if not asks:
+        return out
+    role_probs, word_ids = _batched(loaded, [batch[i] for i, _, _ in asks], "role_logits", max_length, max_rows,
+                                    max_tokens, prompts=[type_prompt(t) for _, t, _ in asks])
+    for (i, t, p), probs, wids in zip(asks, role_probs, word_ids):
         word_probs = aggregate_words(probs, wids, len(batch[i]))
         out[i].append(RawEvent(t, round(p, 4), best_spans_per_type(word_probs, loaded.roles)))
     return out
@@ -176,8 +195,8 @@ class EventModelHandler(TransformerHandler[tuple, PredictionResult, LoadedEvents
                 f"Model {self.model_name!r} is not a newsevents event model: its config needs 'event_types' "
                 f"(PLOVER names; unknown: {sorted(unknown)}) and 'role_labels'. Train one with models.train_events."
             )
-        return LoadedEvents(tokenizer, model, device, list(cfg.event_types), list(cfg.role_labels),
-                            float(getattr(cfg, "type_threshold", 0.5)))
+        return LoadedEvents(tokenizer, self._finish(model), device, list(cfg.event_types), list(cfg.role_labels),
+                            float(getattr(cfg, "type_threshold", 0.5)), self._precision)
 
     def get_metrics_namespace(self) -> str:
         return "newsevents_events"
@@ -185,7 +204,8 @@ class EventModelHandler(TransformerHandler[tuple, PredictionResult, LoadedEvents
     def run_inference(
         self, batch: Sequence[tuple], model: LoadedEvents, inference_args: dict[str, Any] | None = None
     ) -> Iterable[PredictionResult]:
-        raw = predict_events(model, [chunk.words for chunk, _ in batch], self._max_length)
+        raw = predict_events(model, [chunk.words for chunk, _ in batch], self._max_length,
+                             max_rows=self._batch_size, max_tokens=self._max_batch_tokens)
         for (chunk, mentions), events in zip(batch, raw):
             yield PredictionResult((chunk, mentions), to_sentence_events(chunk, mentions, events, self.model_name),
                                    self.model_name)

@@ -9,6 +9,7 @@ same function serves the trainer, the Beam stage and the tests.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from typing import Sequence
@@ -119,9 +120,10 @@ def _char_id(c: str) -> int:
     return _BUCKETS.get(cat, _BUCKETS.get(cat[0], _OTHER_CHAR))
 
 
-def char_ids(word: str) -> list[int]:
+@functools.lru_cache(maxsize=65536)  # news reuses its words; this runs for every word of every row
+def char_ids(word: str) -> tuple[int, ...]:
     """Character ids of ``word``, at most ``MAX_WORD_CHARS`` (head and tail kept)."""
     if len(word) > MAX_WORD_CHARS:
         half = MAX_WORD_CHARS // 2
         word = word[:half] + word[-half:]
-    return [_char_id(c) for c in word]
+    return tuple(_char_id(c) for c in word)

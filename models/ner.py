@@ -22,7 +22,8 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 from apache_beam.ml.inference.base import PredictionResult
 
-from models.base import TransformerHandler
+from models.base import Precision, TransformerHandler, model_outputs
+from models.batching import token_batches, token_lengths
 from models.decoding import Aggregation, aggregate_words, decode_spans, normalise_labels
 from models.encoding import encode_words
 from schemas.records import Chunk, EntityMention
@@ -39,6 +40,7 @@ class LoadedNer:
     device: str
     labels: list[str]
     with_word_features: bool
+    precision: Precision = Precision.FP32
 
 
 def mention_id(doc_id: str, char_start: int, char_end: int, label: str) -> str:
@@ -86,7 +88,7 @@ class NerModelHandler(TransformerHandler[Chunk, PredictionResult, LoadedNer]):
         tokenizer, model, device = self._load(AutoModelForTokenClassification)
         labels = normalise_labels([model.config.id2label[i] for i in range(model.config.num_labels)])
         with_features = getattr(model.config, "model_type", "") == "newsevents_cased_bert"
-        return LoadedNer(tokenizer, model, device, labels, with_features)
+        return LoadedNer(tokenizer, self._finish(model), device, labels, with_features, self._precision)
 
     def get_metrics_namespace(self) -> str:
         return "newsevents_ner"
@@ -101,17 +103,17 @@ class NerModelHandler(TransformerHandler[Chunk, PredictionResult, LoadedNer]):
             yield PredictionResult(chunk, spans_to_mentions(chunk, spans, self.model_name), self.model_name)
 
     def _forward(self, model: LoadedNer, words: Sequence[Sequence[str]]) -> tuple[list[np.ndarray], list]:
+        """Sub-word label probabilities and token -> word maps, in input order."""
         import torch
 
-        # Sort by length so each padded batch is tight, then restore input order.
-        order = sorted(range(len(words)), key=lambda i: len(words[i]))
-        enc = encode_words(model.tokenizer, [words[i] for i in order], self._max_length, model.with_word_features)
-        with torch.inference_mode():
-            tensors = {k: v.to(model.device) for k, v in enc.tensors.items()}
-            probs = torch.softmax(model.model(**tensors).logits.float(), dim=-1).cpu().numpy()
         out_p: list = [None] * len(words)
         out_w: list = [None] * len(words)
-        for row, i in enumerate(order):
-            out_p[i] = probs[row]
-            out_w[i] = enc.word_ids[row]
+        lengths = token_lengths(model.tokenizer, words, self._max_length)
+        for rows in token_batches(lengths, self._batch_size, self._max_batch_tokens):
+            enc = encode_words(model.tokenizer, [words[i] for i in rows], self._max_length, model.with_word_features)
+            logits = model_outputs(model.model, enc.tensors, model.device, model.precision).logits
+            probs = torch.softmax(logits.float(), dim=-1).cpu().numpy()
+            for row, i in enumerate(rows):
+                out_p[i] = probs[row]
+                out_w[i] = enc.word_ids[row]
         return out_p, out_w

@@ -25,18 +25,19 @@ from schemas.records import DeadLetter
 __all__ = ["build_graph", "event_handler", "ner_handler"]
 
 
+def _handler_options(cfg: RunConfig) -> dict:
+    return {"device": cfg.device, "batch_size": cfg.batch_size, "max_batch_tokens": cfg.max_batch_tokens,
+            "precision": cfg.precision, "threads": cfg.threads, "trust_remote_code": cfg.trust_remote_code}
+
+
 def ner_handler(cfg: RunConfig) -> NerModelHandler:
     """The NER stage's model handler, configured from the run's options."""
-    return NerModelHandler(
-        cfg.ner_model, device=cfg.device, batch_size=cfg.batch_size, trust_remote_code=cfg.trust_remote_code
-    )
+    return NerModelHandler(cfg.ner_model, **_handler_options(cfg))
 
 
 def event_handler(cfg: RunConfig) -> EventModelHandler:
     """The event stage's model handler, configured from the run's options."""
-    return EventModelHandler(
-        cfg.event_model, device=cfg.device, batch_size=cfg.batch_size, trust_remote_code=cfg.trust_remote_code
-    )
+    return EventModelHandler(cfg.event_model, **_handler_options(cfg))
 
 
 def _chunk_of(element):

@@ -7,15 +7,27 @@ through untouched. Other modules get plain values via :class:`RunConfig`.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from models.base import Device
+from models.base import Device, Precision
 from models.registry import DEFAULT_EVENTS, DEFAULT_NER
 from pipeline.errors import ConfigError
 
 __all__ = ["NewsEventsOptions", "RunConfig"]
+
+
+def _default_threads(options: PipelineOptions) -> int:
+    # Each DirectRunner worker process runs its own torch; giving each all the
+    # cores oversubscribes the machine and runs slower than one worker.
+    from apache_beam.options.pipeline_options import DirectOptions
+
+    direct = options.view_as(DirectOptions)
+    if direct.direct_running_mode == "multi_processing" and (direct.direct_num_workers or 1) > 1:
+        return max(1, (os.cpu_count() or 1) // direct.direct_num_workers)
+    return 0
 
 
 class NewsEventsOptions(PipelineOptions):
@@ -29,8 +41,14 @@ class NewsEventsOptions(PipelineOptions):
                             help="registry name, local directory or Hugging Face id of a token classifier")
         parser.add_argument("--event-model", default=DEFAULT_EVENTS,
                             help="registry name, local directory or Hugging Face id of a newsevents event model")
-        parser.add_argument("--batch-size", type=int, default=32, help="chunks per model batch")
+        parser.add_argument("--batch-size", type=int, default=16, help="most sentences in one forward pass")
+        parser.add_argument("--max-batch-tokens", type=int, default=4096,
+                            help="most padded sub-word tokens in one forward pass (raise it on a GPU)")
         parser.add_argument("--device", default=Device.AUTO.value, choices=[d.value for d in Device])
+        parser.add_argument("--precision", default=Precision.FP32.value, choices=[p.value for p in Precision],
+                            help="int8: quantised linear layers on the CPU; fp16/bf16: autocast")
+        parser.add_argument("--threads", type=int, default=0,
+                            help="torch threads per worker process (0: the cores divided among the workers)")
         parser.add_argument("--max-article-chars", type=int, default=1_000_000,
                             help="longer articles are dead-lettered (reason too_large)")
         parser.add_argument("--max-words-per-chunk", type=int, default=120,
@@ -49,8 +67,11 @@ class RunConfig:
     output: str
     ner_model: str = DEFAULT_NER
     event_model: str = DEFAULT_EVENTS
-    batch_size: int = 32
+    batch_size: int = 16
+    max_batch_tokens: int = 4096
     device: str = Device.AUTO.value
+    precision: str = Precision.FP32.value
+    threads: int = 0
     max_article_chars: int = 1_000_000
     max_words_per_chunk: int = 120
     chunk_overlap: int = 24
@@ -69,7 +90,10 @@ class RunConfig:
             ner_model=o.ner_model,
             event_model=o.event_model,
             batch_size=o.batch_size,
+            max_batch_tokens=o.max_batch_tokens,
             device=o.device,
+            precision=o.precision,
+            threads=o.threads or _default_threads(options),
             max_article_chars=o.max_article_chars,
             max_words_per_chunk=o.max_words_per_chunk,
             chunk_overlap=o.chunk_overlap,

@@ -1,0 +1,61 @@
+"""Token-budget batching: which rows go into one forward pass.
+
+RunInference hands a handler a large batch (a window of a bundle); the handler
+sorts its rows by sub-word length and cuts them into forward passes bounded by a
+row count *and* a padded-token budget. Sorting keeps padding small; the budget
+keeps one pass of long rows from costing as much memory as many passes of short
+ones. Pure functions, tested without a model.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+__all__ = ["token_batches", "token_lengths"]
+
+
+def token_batches(lengths: Sequence[int], max_rows: int, max_tokens: int) -> list[list[int]]:
+    """Group row indices into forward passes, shortest rows first.
+
+    Args:
+        lengths: sub-word length of each row (special tokens included).
+        max_rows: most rows in one pass.
+        max_tokens: most *padded* tokens in one pass (rows x longest row); a row
+            longer than the budget still gets a pass of its own.
+
+    Returns:
+        Lists of indices into ``lengths``; every index appears exactly once, and
+        each list is sorted by length.
+
+    >>> token_batches([5, 1, 9, 2], max_rows=2, max_tokens=100)
+    [[1, 3], [0, 2]]
+    >>> token_batches([10, 10, 10], max_rows=8, max_tokens=20)
+    [[0, 1], [2]]
+    """
+    if max_rows < 1 or max_tokens < 1:
+        raise ValueError(f"max_rows and max_tokens must be positive, got {max_rows} and {max_tokens}")
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for i in order:
+        # Sorted ascending, so the newest row is the longest: the padded cost is rows x its length.
+        if current and (len(current) == max_rows or (len(current) + 1) * lengths[i] > max_tokens):
+            batches.append(current)
+            current = []
+        current.append(i)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def token_lengths(tokenizer, batch: Sequence[Sequence[str]], max_length: int,
+                  prompts: Sequence[Sequence[str]] | None = None) -> list[int]:
+    """Sub-word length of each row as ``encode_words`` will build it (one fast-tokenizer call, no padding)."""
+    if not batch:
+        return []
+    if prompts is None:
+        enc = tokenizer([list(w) for w in batch], is_split_into_words=True, truncation=True, max_length=max_length)
+    else:
+        enc = tokenizer([list(p) for p in prompts], [list(w) for w in batch], is_split_into_words=True,
+                        truncation="only_second", max_length=max_length)
+    return [len(ids) for ids in enc["input_ids"]]
