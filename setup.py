@@ -33,7 +33,7 @@ setup(
     long_description=(Path(__file__).parent / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
-    packages=find_packages(include=["pipeline", "pipeline.*", "models", "models.*", "schemas", "schemas.*"]),
+    packages=find_packages(include=["pipeline", "pipeline.*", "models", "models.*", "schemas", "schemas.*", "benchmarks"]),
     package_data={
         "pipeline": ["VERSION", "py.typed"],
         "models": ["py.typed", "artifacts/*/*", "data/events/*"],

@@ -1,0 +1,30 @@
+"""--precision: int8 and bf16 run the real models; impossible combinations fail early."""
+
+from __future__ import annotations
+
+import pytest
+
+from models.events import EventModelHandler
+from models.ner import NerModelHandler
+from models.registry import DEFAULT_EVENTS, DEFAULT_NER
+from pipeline.errors import ConfigError
+from pipeline.transforms.clean_text import clean_text
+from pipeline.transforms.sentences import make_chunks
+
+TEXT = "French prosecutors charged Pavel Durov in Paris on Wednesday, and Telegram said it would appeal."
+
+
+@pytest.mark.parametrize("precision", ["int8", "bf16"])
+def test_reduced_precision_keeps_the_answers(precision):
+    chunks, _ = make_chunks("d", TEXT, clean_text(TEXT))
+    ner = NerModelHandler(DEFAULT_NER, device="cpu", precision=precision)
+    mentions = [m for r in ner.run_inference(chunks, ner.load_model()) for m in r.inference]
+    assert {("Pavel Durov", "PER"), ("Paris", "LOC"), ("Telegram", "ORG")} <= {(m.text, m.label) for m in mentions}
+    events = EventModelHandler(DEFAULT_EVENTS, device="cpu", precision=precision)
+    found = [e for r in events.run_inference([(c, mentions) for c in chunks], events.load_model()) for e in r.inference]
+    assert "ACCUSE" in {e.event_type for e in found}
+
+
+def test_fp16_on_cpu_is_refused_before_loading():
+    with pytest.raises(ConfigError, match="fp16 needs a GPU"):
+        NerModelHandler(DEFAULT_NER, device="cpu", precision="fp16").validate()
