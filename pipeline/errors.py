@@ -47,6 +47,7 @@ class Reason(str, enum.Enum):
     EMPTY_TEXT = "empty_text"
     TOO_LARGE = "too_large"
     UNREADABLE_FILE = "unreadable_file"
+    DUPLICATE = "duplicate"
     PREPARE_FAILED = "prepare_failed"
     MODEL_FAILED = "model_failed"
 

@@ -1,4 +1,4 @@
-"""The whole dataflow on one screen: read -> prepare -> entities -> events -> assemble -> write.
+"""The whole dataflow on one screen: read -> dedup -> prepare -> entities -> events -> assemble -> write.
 
 Every stage's dead letters are flattened into one writer, so each input record
 ends as exactly one document row or one dead-letter row.
@@ -18,6 +18,7 @@ from pipeline.io.read_articles import InputFile, ReadArticles
 from pipeline.io.write_tables import WriteTable
 from pipeline.options import RunConfig
 from pipeline.transforms.assemble import Assemble
+from pipeline.transforms.dedup import Deduplicate
 from pipeline.transforms.events import with_time
 from pipeline.transforms.prepare import PrepareArticles
 from schemas.records import DeadLetter
@@ -64,9 +65,11 @@ def _model_dead_letters(stage: Stage):
     return to_dead_letters
 
 
-def build_graph(p: beam.Pipeline, cfg: RunConfig, files: list[InputFile]) -> None:
-    """Add the newsevents DAG to ``p``."""
-    articles, read_dead = p | "Read" >> ReadArticles(files, cfg.max_article_chars)
+def build_graph(p: beam.Pipeline, cfg: RunConfig, files: list[InputFile], tables_dir: str | None = None) -> None:
+    """Add the newsevents DAG to ``p``; tables go under ``tables_dir`` (default ``cfg.output``)."""
+    tables_dir = tables_dir or cfg.output
+    read, read_dead = p | "Read" >> ReadArticles(files, cfg.max_article_chars)
+    articles, duplicates = read | "Deduplicate" >> Deduplicate()
     chunks, documents, prepare_dead = articles | "Prepare" >> PrepareArticles(
         cfg.max_words_per_chunk, cfg.chunk_overlap
     )
@@ -89,9 +92,9 @@ def build_graph(p: beam.Pipeline, cfg: RunConfig, files: list[InputFile]) -> Non
 
     docs, events = (documents, mentions, sentence_events, failed) | "Assemble" >> Assemble(
         resolve(cfg.ner_model)[1], __version__)
-    dead = (read_dead, prepare_dead, ner_dead, event_dead) | "AllDeadLetters" >> beam.Flatten()
+    dead = (read_dead, duplicates, prepare_dead, ner_dead, event_dead) | "AllDeadLetters" >> beam.Flatten()
 
-    _ = docs | "WriteDocuments" >> WriteTable("documents", cfg.output)
-    _ = mentions | "WriteEntities" >> WriteTable("entities", cfg.output)
-    _ = events | "WriteEvents" >> WriteTable("events", cfg.output)
-    _ = dead | "WriteDeadLetters" >> WriteTable("dead_letters", cfg.output)
+    _ = docs | "WriteDocuments" >> WriteTable("documents", tables_dir)
+    _ = mentions | "WriteEntities" >> WriteTable("entities", tables_dir)
+    _ = events | "WriteEvents" >> WriteTable("events", tables_dir)
+    _ = dead | "WriteDeadLetters" >> WriteTable("dead_letters", tables_dir)

@@ -1,8 +1,8 @@
 """The run summary: what was read, written and dead-lettered, and how fast.
 
-Counts of written rows come from reading the tables back, so the summary
-describes what analysts will actually see; records read come from the Beam
-counter incremented by the reader.
+Counts of written rows come from reading the (staged) tables back, so the
+summary describes what analysts will actually see; records read come from the
+Beam counters the reader keeps per input file, so accounting is checked per file.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 
 from pipeline.io.write_tables import table_dir
 
-__all__ = ["RunSummary", "count_rows", "summarise"]
+__all__ = ["RunSummary", "count_rows", "summarise", "write_summary"]
 
 RunSummary = dict[str, Any]
 
@@ -29,34 +29,68 @@ def count_rows(output: str, table: str, columns: list[str] | None = None):
     return pq.read_table(path, columns=columns)
 
 
-def summarise(output: str, records_read: int | None, seconds: float, files: int) -> RunSummary:
-    """Build the summary dict and write it to ``OUTPUT/_SUMMARY.json``."""
-    docs = count_rows(output, "documents", ["status"])
+def _file_of(location: str | None) -> str:
+    # Input locations are "path:line" for JSON Lines records and "path" for text files.
+    if not location:
+        return ""
+    path, _, line = location.rpartition(":")
+    return path if path and line.isdigit() else location
+
+
+def summarise(output: str, read_counts: dict[str, int] | None, seconds: float, files: list) -> RunSummary:
+    """Build the summary of the tables under ``output``.
+
+    Args:
+        read_counts: records read per input file (the reader's counters), or
+            None when the runner reports no metrics (accounting is then unchecked).
+        files: the run's ``InputFile`` list.
+    """
+    docs = count_rows(output, "documents", ["status", "input_location"])
     ents = count_rows(output, "entities", ["label"])
     events = count_rows(output, "events", ["event_type"])
-    dead = count_rows(output, "dead_letters", ["stage", "reason"])
-    n_docs = docs.num_rows if docs is not None else 0
+    dead = count_rows(output, "dead_letters", ["stage", "reason", "input_location"])
+    doc_rows = docs.to_pylist() if docs is not None else []
     dead_rows = dead.to_pylist() if dead is not None else []
     # Records that never became a document: dead letters of the read and prepare
-    # stages. Model-stage dead letters belong to documents that were written.
-    record_dead = sum(1 for r in dead_rows if r["stage"] in ("read", "prepare"))
-    summary: RunSummary = {
-        "input_files": files,
+    # stages (duplicates included). Model-stage dead letters belong to documents that were written.
+    record_dead = [r for r in dead_rows if r["stage"] in ("read", "prepare")]
+    by_file: dict[str, dict[str, Any]] = {}
+    for f in files:
+        read = None if read_counts is None else read_counts.get(f.path, 0)
+        by_file[f.path] = {"read": read, "documents": 0, "dead_letters": 0}
+    for rows, key in ((doc_rows, "documents"), (record_dead, "dead_letters")):
+        for r in rows:
+            entry = by_file.setdefault(_file_of(r["input_location"]), {"read": 0, "documents": 0, "dead_letters": 0})
+            entry[key] += 1
+    for entry in by_file.values():
+        entry["accounted"] = entry["read"] is None or entry["read"] == entry["documents"] + entry["dead_letters"]
+    records_read = None if read_counts is None else sum(read_counts.values())
+    return {
+        "input_files": len(files),
         "records_read": records_read,
-        "documents_written": n_docs,
-        "documents_by_status": dict(Counter(docs.column("status").to_pylist())) if docs is not None else {},
+        "documents_written": len(doc_rows),
+        "documents_by_status": dict(Counter(r["status"] for r in doc_rows)),
+        "duplicates": sum(1 for r in record_dead if r["reason"] == "duplicate"),
         "mentions": ents.num_rows if ents is not None else 0,
         "mentions_by_label": dict(Counter(ents.column("label").to_pylist())) if ents is not None else {},
         "events": events.num_rows if events is not None else 0,
         "events_by_type": dict(Counter(events.column("event_type").to_pylist())) if events is not None else {},
         "dead_letters": len(dead_rows),
         "dead_letters_by_reason": dict(Counter(r["reason"] for r in dead_rows)),
-        "record_dead_letters": record_dead,
-        "accounted": records_read is None or records_read == n_docs + record_dead,
+        "record_dead_letters": len(record_dead),
+        "accounted": all(e["accounted"] for e in by_file.values())
+        and (records_read is None or records_read == len(doc_rows) + len(record_dead)),
+        "by_file": by_file,
         "seconds": round(seconds, 2),
-        "documents_per_s": round(n_docs / seconds, 2) if seconds > 0 else None,
+        "documents_per_s": round(len(doc_rows) / seconds, 2) if seconds > 0 else None,
     }
-    with open(os.path.join(output, "_SUMMARY.json"), "w", encoding="utf-8") as fh:
+
+
+def write_summary(output: str, summary: RunSummary) -> None:
+    """Write ``OUTPUT/_SUMMARY.json`` (via a temporary file: readers never see half of it)."""
+    path = os.path.join(output, "_SUMMARY.json")
+    os.makedirs(output, exist_ok=True)
+    with open(path + ".tmp", "w", encoding="utf-8") as fh:
         json.dump(summary, fh, indent=2, sort_keys=False)
         fh.write("\n")
-    return summary
+    os.replace(path + ".tmp", path)

@@ -56,6 +56,12 @@ class NewsEventsOptions(PipelineOptions):
         parser.add_argument("--chunk-overlap", type=int, default=24, help="words shared by adjacent windows")
         parser.add_argument("--trust-remote-code", action="store_true",
                             help="allow a hub model to run its own Python code (off by default)")
+        parser.add_argument("--mode", default="overwrite", choices=["overwrite", "append", "fail-if-exists"],
+                            help="what to do with tables already in --output (overwrite replaces only the "
+                                 "partitions this run writes when --partition-by is set)")
+        parser.add_argument("--partition-by", choices=["published_date"],
+                            help="write documents, entities and events as Hive partitions "
+                                 "TABLE/published_date=YYYY-MM-DD/")
         parser.add_argument("--quiet", action="store_true", help="print only the summary")
 
 
@@ -76,6 +82,8 @@ class RunConfig:
     max_words_per_chunk: int = 120
     chunk_overlap: int = 24
     trust_remote_code: bool = False
+    mode: str = "overwrite"
+    partition_by: str | None = None
     quiet: bool = False
 
     @classmethod
@@ -98,5 +106,7 @@ class RunConfig:
             max_words_per_chunk=o.max_words_per_chunk,
             chunk_overlap=o.chunk_overlap,
             trust_remote_code=o.trust_remote_code,
+            mode=o.mode,
+            partition_by=o.partition_by,
             quiet=o.quiet,
         )

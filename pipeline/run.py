@@ -18,31 +18,31 @@ from pipeline.errors import AccountingError, ConfigError, ModelLoadError, NewsEv
 __all__ = ["main", "run"]
 
 
-def _records_read(result) -> int | None:
+def _read_counts(result) -> dict[str, int] | None:
+    """Records read per input file, from the reader's Beam counters (None if the runner reports none)."""
     from apache_beam.metrics.metric import MetricsFilter
 
+    from pipeline.io.read_articles import READ_NAMESPACE
+
     try:
-        counters = result.metrics().query(MetricsFilter().with_name("records_read"))["counters"]
+        counters = result.metrics().query(MetricsFilter().with_namespace(READ_NAMESPACE))["counters"]
     except Exception:  # noqa: BLE001 - some runners do not report metrics
         return None
-    if not counters:
-        return 0
-    return sum((c.committed if c.committed is not None else c.attempted) or 0 for c in counters)
+    counts: dict[str, int] = {}
+    for c in counters:
+        value = (c.committed if c.committed is not None else c.attempted) or 0
+        counts[c.key.metric.name] = counts.get(c.key.metric.name, 0) + value
+    return counts
 
 
-def _clear_output(output: str) -> None:
-    # Overwrite: stale shards from an earlier run would otherwise be read as rows.
-    from schemas.arrow import TABLES
+def _settings(cfg) -> dict:
+    # What shapes the output besides the input bytes: part of the run id.
+    from models.registry import resolve
+    from pipeline import __version__
 
-    if "://" in output:
-        return
-    for name in (*TABLES, "_SUMMARY.json"):
-        path = os.path.join(output, name)
-        if os.path.isdir(path):
-            shutil.rmtree(path)
-        elif os.path.exists(path):
-            os.remove(path)
-    os.makedirs(output, exist_ok=True)
+    return {"version": __version__, "ner_model": resolve(cfg.ner_model)[1], "event_model": resolve(cfg.event_model)[1],
+            "max_article_chars": cfg.max_article_chars, "max_words_per_chunk": cfg.max_words_per_chunk,
+            "chunk_overlap": cfg.chunk_overlap, "precision": cfg.precision, "partition_by": cfg.partition_by}
 
 
 def run(argv: list[str] | None = None, test_pipeline=None) -> dict:
@@ -60,8 +60,9 @@ def run(argv: list[str] | None = None, test_pipeline=None) -> dict:
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from pipeline.graph import build_graph, event_handler, ner_handler
+    from pipeline.io.commit import check_mode, commit, compute_run_id, recover, staging_dir
     from pipeline.io.read_articles import expand_input
-    from pipeline.metrics import summarise
+    from pipeline.metrics import summarise, write_summary
     from pipeline.options import RunConfig
 
     options = PipelineOptions(argv)
@@ -74,25 +75,47 @@ def run(argv: list[str] | None = None, test_pipeline=None) -> dict:
     files = expand_input(cfg.input)
     for handler in (ner_handler(cfg), event_handler(cfg)):
         handler.validate()
-    _clear_output(cfg.output)
+    local = "://" not in cfg.output
+    if local:
+        os.makedirs(cfg.output, exist_ok=True)
+        recover(cfg.output)  # finish a crashed run's commit, drop attempts that never reached one
+        check_mode(cfg.output, cfg.mode)
+        run_id = compute_run_id([f.path for f in files], _settings(cfg))
+        stage = staging_dir(cfg.output, run_id)
+        shutil.rmtree(stage, ignore_errors=True)
+    elif cfg.mode != "overwrite" or cfg.partition_by:
+        raise ConfigError("--mode append|fail-if-exists and --partition-by need a local --output directory.")
+    else:
+        run_id, stage = None, cfg.output
     started = time.perf_counter()
     pipeline = test_pipeline if test_pipeline is not None else beam.Pipeline(options=options)
-    build_graph(pipeline, cfg, files)
+    build_graph(pipeline, cfg, files, stage)
     result = pipeline.run()
     result.wait_until_finish()
-    summary = summarise(cfg.output, _records_read(result), time.perf_counter() - started, len(files))
+    summary = summarise(stage, _read_counts(result), time.perf_counter() - started, files)
+    summary.update(run_id=run_id, mode=cfg.mode, partition_by=cfg.partition_by)
+    write_summary(stage, summary)
     if not summary["accounted"]:
+        if local:
+            shutil.rmtree(stage, ignore_errors=True)  # nothing of a run that lost records becomes visible
+        bad = {f: c for f, c in summary["by_file"].items() if not c["accounted"]}
         raise AccountingError(
             f"Records read ({summary['records_read']}) != documents written ({summary['documents_written']}) "
-            f"+ record dead letters ({summary['record_dead_letters']}); the output in {cfg.output} is incomplete. "
-            "Please report this with the input that caused it."
+            f"+ record dead letters ({summary['record_dead_letters']}) for the files {bad}; nothing was committed "
+            f"to {cfg.output}. Please report this with the input that caused it."
         )
+    if local:
+        commit(cfg.output, stage, run_id, cfg.mode, cfg.partition_by)
     return summary
 
 
 def _print_summary(summary: dict, stream=sys.stdout) -> None:
     print("newsevents run summary", file=stream)
     for key, value in summary.items():
+        if key == "by_file":
+            accounted = sum(1 for c in value.values() if c["accounted"])
+            print(f"  {'files_accounted':24s} {accounted}/{len(value)} (per file: _SUMMARY.json)", file=stream)
+            continue
         print(f"  {key:24s} {json.dumps(value) if isinstance(value, (dict, list)) else value}", file=stream)
 
 

@@ -23,6 +23,7 @@ from schemas.records import Article, DeadLetter
 
 __all__ = [
     "DEAD",
+    "READ_NAMESPACE",
     "InputFile",
     "ReadArticles",
     "expand_input",
@@ -33,6 +34,7 @@ __all__ = [
 
 #: Tag of the dead-letter output of :class:`ReadArticles`.
 DEAD = "dead_letters"
+READ_NAMESPACE = "newsevents.records_read"  # counter name: the input file's path
 JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
 TEXT_SUFFIXES = (".txt",)
 PAYLOAD_CHARS = 2000
@@ -186,18 +188,18 @@ def parse_text_file(raw: bytes, doc_id: str, location: str, max_chars: int) -> A
 class _ReadFile(beam.DoFn):
     def __init__(self, max_chars: int) -> None:
         self._max_chars = max_chars
-        self._read = Metrics.counter("newsevents", "records_read")
 
     def process(self, item: InputFile) -> Iterator[Any]:
+        read = Metrics.counter(READ_NAMESPACE, item.path)  # one counter per file: accounting per file
         try:
             results = list(self._records(item))
         except OSError as exc:
-            self._read.inc()
+            read.inc()
             yield beam.pvalue.TaggedOutput(DEAD, _dead(
                 Reason.UNREADABLE_FILE, f"Could not read the file: {exc}.", "", item.path))
             return
         for rec in results:
-            self._read.inc()
+            read.inc()
             yield beam.pvalue.TaggedOutput(DEAD, rec) if isinstance(rec, DeadLetter) else rec
 
     def _records(self, item: InputFile) -> Iterator[Article | DeadLetter]:

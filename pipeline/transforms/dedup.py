@@ -1,0 +1,75 @@
+"""Drop duplicate articles: the same id, or the same text once normalised.
+
+Each duplicate becomes a dead letter with reason ``duplicate`` that names the
+copy kept, so it is counted (records read = documents + dead letters still
+holds) and nothing is silently lost. The copy kept is the first by input
+location (file, then line), so the choice does not depend on the runner.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from typing import Iterable, Iterator
+
+import apache_beam as beam
+
+from pipeline.errors import Reason, Stage
+from schemas.records import Article, DeadLetter
+
+__all__ = ["DEAD", "Deduplicate", "location_key", "text_key"]
+
+DEAD = "duplicates"
+PAYLOAD_CHARS = 2000
+_SPACE = re.compile(r"\s+")
+
+
+def text_key(text: str) -> str:
+    """A hash of the text as a reader sees it: NFKC, case-folded, whitespace collapsed."""
+    norm = _SPACE.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+    return hashlib.sha256(norm.encode("utf-8", errors="surrogatepass")).hexdigest()
+
+
+def location_key(location: str) -> tuple[str, int]:
+    """``"path:12"`` -> ``("path", 12)``, so line 9 sorts before line 10."""
+    path, _, line = location.rpartition(":")
+    return (path, int(line)) if path and line.isdigit() else (location, 0)
+
+
+def _keep_first(what: str):
+    def split(item: tuple[str, Iterable[Article]]) -> Iterator:
+        copies = sorted(item[1], key=lambda a: (location_key(a.input_location), a.doc_id))
+        yield copies[0]
+        for dup in copies[1:]:
+            yield beam.pvalue.TaggedOutput(DEAD, DeadLetter(
+                Stage.READ.value, Reason.DUPLICATE.value,
+                f"Duplicate article: {what} as {copies[0].doc_id!r} at {copies[0].input_location}, which was kept.",
+                dup.doc_id, dup.text[:PAYLOAD_CHARS], dup.input_location))
+
+    return split
+
+
+class Deduplicate(beam.PTransform):
+    """Articles -> ``(unique articles, duplicate dead letters)``.
+
+    Example::
+
+        unique, dups = articles | Deduplicate()
+    """
+
+    def expand(self, articles):
+        by_id = (
+            articles
+            | "KeyById" >> beam.Map(lambda a: (a.doc_id, a))
+            | "GroupById" >> beam.GroupByKey()
+            | "FirstById" >> beam.FlatMap(_keep_first("same id")).with_outputs(DEAD, main="unique")
+        )
+        by_text = (
+            by_id.unique
+            | "KeyByText" >> beam.Map(lambda a: (text_key(a.text), a))
+            | "GroupByText" >> beam.GroupByKey()
+            | "FirstByText" >> beam.FlatMap(_keep_first("same text")).with_outputs(DEAD, main="unique")
+        )
+        dead = (by_id[DEAD], by_text[DEAD]) | "AllDuplicates" >> beam.Flatten()
+        return by_text.unique, dead
