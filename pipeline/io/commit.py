@@ -237,4 +237,6 @@ def commit(output: str, stage: str, run_id: str, mode: Mode | str, partition_by:
         os.fsync(fh.fileno())
     os.replace(journal + ".tmp", journal)  # from here on, a crash is finished by the next run's recover()
     _apply(steps, stage)
+    for table in TABLES:  # a table with no rows in any partition still exists, empty
+        os.makedirs(os.path.join(output, table), exist_ok=True)
     shutil.rmtree(stage, ignore_errors=True)
