@@ -30,6 +30,7 @@ __all__ = [
     "parse_json_record",
     "parse_published",
     "parse_text_file",
+    "read_lines",
 ]
 
 #: Tag of the dead-letter output of :class:`ReadArticles`.
@@ -185,31 +186,77 @@ def parse_text_file(raw: bytes, doc_id: str, location: str, max_chars: int) -> A
     return bad if bad is not None else Article(doc_id=doc_id, text=text, input_location=location)
 
 
+def read_lines(fh, limit: int, block_size: int = 1 << 20) -> Iterator[tuple[int, bytes | None]]:
+    """``(line number, line)`` of a binary file in bounded memory.
+
+    A line longer than ``limit`` bytes comes out as ``None`` and its bytes are
+    skipped, never held: one runaway line cannot exhaust a worker's memory.
+    Trailing ``\r`` is stripped; a last line without ``\n`` (a truncated file) is kept.
+    """
+    parts: list[bytes] = []
+    size, lineno, skipping = 0, 0, False
+    while True:
+        block = fh.read(block_size)
+        if not block:
+            break
+        start = 0
+        while True:
+            nl = block.find(b"\n", start)
+            piece = block[start:] if nl < 0 else block[start:nl]
+            if not skipping:
+                parts.append(piece)
+                size += len(piece)
+                if size > limit:
+                    parts, size, skipping = [], 0, True
+            if nl < 0:
+                break
+            lineno += 1
+            yield lineno, None if skipping else b"".join(parts).rstrip(b"\r")
+            parts, size, skipping = [], 0, False
+            start = nl + 1
+    if skipping or size:
+        yield lineno + 1, None if skipping else b"".join(parts).rstrip(b"\r")
+
+
 class _ReadFile(beam.DoFn):
     def __init__(self, max_chars: int) -> None:
         self._max_chars = max_chars
 
     def process(self, item: InputFile) -> Iterator[Any]:
         read = Metrics.counter(READ_NAMESPACE, item.path)  # one counter per file: accounting per file
+        # Records stream out as they are parsed (a large file is never held whole).
+        line = 0
         try:
-            results = list(self._records(item))
+            for line, rec in self._records(item):
+                read.inc()
+                yield beam.pvalue.TaggedOutput(DEAD, rec) if isinstance(rec, DeadLetter) else rec
         except OSError as exc:
             read.inc()
+            where = f"{item.path}:{line + 1}" if line else item.path
             yield beam.pvalue.TaggedOutput(DEAD, _dead(
-                Reason.UNREADABLE_FILE, f"Could not read the file: {exc}.", "", item.path))
-            return
-        for rec in results:
-            read.inc()
-            yield beam.pvalue.TaggedOutput(DEAD, rec) if isinstance(rec, DeadLetter) else rec
+                Reason.UNREADABLE_FILE, f"Could not read the file from here on: {exc}.", "", where))
 
-    def _records(self, item: InputFile) -> Iterator[Article | DeadLetter]:
+    def _records(self, item: InputFile) -> Iterator[tuple[int, Article | DeadLetter]]:
         with FileSystems.open(item.path) as fh:
             if item.is_text:
-                yield parse_text_file(fh.read(), item.relative, item.path, self._max_chars)
+                limit = 4 * self._max_chars + 3  # UTF-8 takes at most 4 bytes a character, plus a BOM
+                raw = fh.read(limit + 1)
+                if len(raw) > limit:
+                    yield 0, _dead(Reason.TOO_LARGE, f"The file is over {limit:,} bytes, more than the article "
+                                   f"limit of {self._max_chars:,} characters (raise it with --max-article-chars).",
+                                   raw[:PAYLOAD_CHARS], item.path, item.relative)
+                    return
+                yield 0, parse_text_file(raw, item.relative, item.path, self._max_chars)
                 return
-            for lineno, raw in enumerate(fh, 1):
-                if raw.strip():
-                    yield parse_json_record(raw.rstrip(b"\r\n"), f"{item.path}:{lineno}", self._max_chars)
+            limit = 8 * self._max_chars + 65536  # JSON escapes take at most 6 bytes a character
+            for lineno, raw in read_lines(fh, limit):
+                location = f"{item.path}:{lineno}"
+                if raw is None:
+                    yield lineno, _dead(Reason.TOO_LARGE, f"The record is over {limit:,} bytes, far over the "
+                                        f"article limit of {self._max_chars:,} characters (raise it with "
+                                        "--max-article-chars).", b"", location)
+                elif raw.strip():
+                    yield lineno, parse_json_record(raw, location, self._max_chars)
 
 
 class ReadArticles(beam.PTransform):

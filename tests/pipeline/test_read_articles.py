@@ -83,3 +83,14 @@ def test_expand_input_file_directory_and_glob(tmp_path):
         expand_input(str(tmp_path / "*.csv"))
     with pytest.raises(ConfigError, match="not a file"):
         expand_input(str(tmp_path / "missing"))
+
+
+@pytest.mark.parametrize("block", [1, 3, 7, 1 << 20])
+def test_read_lines_is_bounded_and_keeps_numbering(block):
+    import io
+
+    from pipeline.io.read_articles import read_lines
+
+    data = b"a\r\n" + b"x" * 50 + b"\n\nbc\n" + b"y" * 30 + b"\nlast"
+    got = list(read_lines(io.BytesIO(data), limit=20, block_size=block))
+    assert got == [(1, b"a"), (2, None), (3, b""), (4, b"bc"), (5, None), (6, b"last")]
