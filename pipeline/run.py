@@ -61,7 +61,7 @@ def run(argv: list[str] | None = None, test_pipeline=None) -> dict:
 
     from pipeline.graph import build_graph, event_handler, ner_handler
     from pipeline.io.commit import check_mode, commit, compute_run_id, recover, staging_dir
-    from pipeline.io.read_articles import expand_input
+    from pipeline.io.read_articles import count_records, expand_input
     from pipeline.metrics import summarise, write_summary
     from pipeline.options import RunConfig
 
@@ -92,7 +92,10 @@ def run(argv: list[str] | None = None, test_pipeline=None) -> dict:
     build_graph(pipeline, cfg, files, stage)
     result = pipeline.run()
     result.wait_until_finish()
-    summary = summarise(stage, _read_counts(result), time.perf_counter() - started, files)
+    counts = _read_counts(result)
+    if counts is None and local:  # the runner reports no metrics: count the input independently
+        counts = count_records(files, cfg.max_article_chars)
+    summary = summarise(stage, counts, time.perf_counter() - started, files)
     summary.update(run_id=run_id, mode=cfg.mode, partition_by=cfg.partition_by)
     write_summary(stage, summary)
     if not summary["accounted"]:

@@ -94,3 +94,12 @@ def test_read_lines_is_bounded_and_keeps_numbering(block):
     data = b"a\r\n" + b"x" * 50 + b"\n\nbc\n" + b"y" * 30 + b"\nlast"
     got = list(read_lines(io.BytesIO(data), limit=20, block_size=block))
     assert got == [(1, b"a"), (2, None), (3, b""), (4, b"bc"), (5, None), (6, b"last")]
+
+
+def test_count_records_counts_like_the_reader(tmp_path):
+    from pipeline.io.read_articles import InputFile, count_records
+
+    (tmp_path / "a.jsonl").write_bytes(b'{"id": "1", "text": "x"}\n\n   \n' + b"z" * 9000 + b'\n{"id": "2", "tex')
+    (tmp_path / "b.txt").write_text("An article.")
+    files = [InputFile(str(tmp_path / "a.jsonl"), "a.jsonl"), InputFile(str(tmp_path / "b.txt"), "b.txt")]
+    assert count_records(files, max_chars=10) == {str(tmp_path / "a.jsonl"): 3, str(tmp_path / "b.txt"): 1}
