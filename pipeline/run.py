@@ -64,6 +64,7 @@ def run(argv: list[str] | None = None, test_pipeline=None) -> dict:
     from pipeline.io.read_articles import count_records, expand_input
     from pipeline.metrics import summarise, write_summary
     from pipeline.options import RunConfig
+    from pipeline.runners import runner_argv
 
     options = PipelineOptions(argv)
     cfg = RunConfig.from_options(options)
@@ -88,10 +89,13 @@ def run(argv: list[str] | None = None, test_pipeline=None) -> dict:
     else:
         run_id, stage = None, cfg.output
     started = time.perf_counter()
-    pipeline = test_pipeline if test_pipeline is not None else beam.Pipeline(options=options)
-    build_graph(pipeline, cfg, files, stage)
-    result = pipeline.run()
-    result.wait_until_finish()
+    with runner_argv(list(argv or []), cfg.dask_address, cfg.dask_workers) as beam_argv:
+        pipeline = test_pipeline if test_pipeline is not None else beam.Pipeline(options=PipelineOptions(beam_argv))
+        build_graph(pipeline, cfg, files, stage)
+        result = pipeline.run()
+        result.wait_until_finish()
+        if getattr(result, "client", None) is not None:  # the DaskRunner's client, before its cluster goes
+            result.client.close()
     counts = _read_counts(result)
     if counts is None and local:  # the runner reports no metrics: count the input independently
         counts = count_records(files, cfg.max_article_chars)

@@ -19,10 +19,10 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from pipeline.errors import ConfigError, Reason, Stage
+from pipeline.transforms.split import SplitByType
 from schemas.records import Article, DeadLetter
 
 __all__ = [
-    "DEAD",
     "READ_NAMESPACE",
     "InputFile",
     "ReadArticles",
@@ -34,8 +34,6 @@ __all__ = [
     "read_lines",
 ]
 
-#: Tag of the dead-letter output of :class:`ReadArticles`.
-DEAD = "dead_letters"
 READ_NAMESPACE = "newsevents.records_read"  # counter name: the input file's path
 JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
 TEXT_SUFFIXES = (".txt",)
@@ -251,12 +249,11 @@ class _ReadFile(beam.DoFn):
         try:
             for line, rec in self._records(item):
                 read.inc()
-                yield beam.pvalue.TaggedOutput(DEAD, rec) if isinstance(rec, DeadLetter) else rec
+                yield rec
         except OSError as exc:
             read.inc()
             where = f"{item.path}:{line + 1}" if line else item.path
-            yield beam.pvalue.TaggedOutput(DEAD, _dead(
-                Reason.UNREADABLE_FILE, f"Could not read the file from here on: {exc}.", "", where))
+            yield _dead(Reason.UNREADABLE_FILE, f"Could not read the file from here on: {exc}.", "", where)
 
     def _records(self, item: InputFile) -> Iterator[tuple[int, Article | DeadLetter]]:
         with FileSystems.open(item.path) as fh:
@@ -299,6 +296,6 @@ class ReadArticles(beam.PTransform):
             pbegin
             | "ListFiles" >> beam.Create(self._files)
             | "SpreadFiles" >> beam.Reshuffle()
-            | "ParseRecords" >> beam.ParDo(_ReadFile(self._max_chars)).with_outputs(DEAD, main="articles")
+            | "ParseRecords" >> beam.ParDo(_ReadFile(self._max_chars))
         )
-        return read.articles, read[DEAD]
+        return read | "ByType" >> SplitByType(Article, DeadLetter)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 import apache_beam as beam
+import pyarrow as pa
+import pyarrow.parquet as pq
 from apache_beam.io.parquetio import WriteToParquet
 
 from schemas.arrow import TABLES
@@ -26,14 +29,18 @@ class WriteTable(beam.PTransform):
         mentions | WriteTable("entities", "out/")
     """
 
-    def __init__(self, table: str, output: str) -> None:
+    def __init__(self, table: str, output: str, portable: bool = False, shards: int = 8) -> None:
         super().__init__()
         if table not in TABLES:
             raise ValueError(f"Unknown table {table!r}; known: {sorted(TABLES)}.")
         self._table = table
         self._output = output
+        self._portable = portable
+        self._shards = shards
 
     def expand(self, records):
+        if self._portable:
+            return self._expand_portable(records)
         return (
             records
             | "ToRows" >> beam.Map(as_row)
@@ -43,4 +50,29 @@ class WriteTable(beam.PTransform):
                 file_name_suffix=".parquet",
                 codec="zstd",
             )
+        )
+
+    def _expand_portable(self, records):
+        # For runners that drop what a DoFn emits in finish_bundle (Beam's
+        # DaskRunner), where WriteToParquet's buffered rows would be lost: group
+        # rows into shards and write each shard's file from process().
+        table, directory, shards = self._table, table_dir(self._output, self._table), self._shards
+
+        def shard(row: dict) -> int:
+            key = row.get("doc_id") or repr(sorted(row.items()))
+            return int(hashlib.sha1(key.encode("utf-8", "surrogatepass")).hexdigest(), 16) % shards
+
+        def write(item) -> str:
+            index, rows = item
+            os.makedirs(directory, exist_ok=True)
+            path = os.path.join(directory, f"part-{index:05d}-of-{shards:05d}.parquet")
+            pq.write_table(pa.Table.from_pylist(list(rows), schema=TABLES[table]), path, compression="zstd")
+            return path
+
+        return (
+            records
+            | "ToRows" >> beam.Map(as_row)
+            | "KeyByShard" >> beam.Map(lambda row: (shard(row), row))
+            | "GroupShards" >> beam.GroupByKey()
+            | "WriteShard" >> beam.Map(write)
         )

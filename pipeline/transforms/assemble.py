@@ -11,10 +11,10 @@ import apache_beam as beam
 
 from pipeline.transforms.events import assemble_events, is_lead_place, lead_location
 from pipeline.transforms.prepare import finish_document
+from pipeline.transforms.split import SplitByType
+from schemas.records import DocumentRecord, EventRecord
 
-__all__ = ["EVENTS", "Assemble"]
-
-EVENTS = "events"
+__all__ = ["Assemble"]
 
 
 class _Finish(beam.DoFn):
@@ -29,8 +29,7 @@ class _Finish(beam.DoFn):
         for doc in g["doc"]:
             events = assemble_events(doc, sentence_events, lead, self._ner_model, self._version)
             yield finish_document(doc, sum(g["mentions"]), len(events), sum(g["failed"]))
-            for event in events:
-                yield beam.pvalue.TaggedOutput(EVENTS, event)
+            yield from events
 
 
 class Assemble(beam.PTransform):
@@ -65,6 +64,6 @@ class Assemble(beam.PTransform):
         out = (
             by_doc
             | "JoinByDoc" >> beam.CoGroupByKey()
-            | "Finish" >> beam.ParDo(_Finish(self._ner_model, self._version)).with_outputs(EVENTS, main="documents")
+            | "Finish" >> beam.ParDo(_Finish(self._ner_model, self._version))
         )
-        return out.documents, out[EVENTS]
+        return out | "ByType" >> SplitByType(DocumentRecord, EventRecord)

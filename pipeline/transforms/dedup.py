@@ -16,11 +16,11 @@ from typing import Iterable, Iterator
 import apache_beam as beam
 
 from pipeline.errors import Reason, Stage
+from pipeline.transforms.split import SplitByType
 from schemas.records import Article, DeadLetter
 
-__all__ = ["DEAD", "Deduplicate", "location_key", "text_key"]
+__all__ = ["Deduplicate", "location_key", "text_key"]
 
-DEAD = "duplicates"
 PAYLOAD_CHARS = 2000
 _SPACE = re.compile(r"\s+")
 
@@ -42,10 +42,10 @@ def _keep_first(what: str):
         copies = sorted(item[1], key=lambda a: (location_key(a.input_location), a.doc_id))
         yield copies[0]
         for dup in copies[1:]:
-            yield beam.pvalue.TaggedOutput(DEAD, DeadLetter(
+            yield DeadLetter(
                 Stage.READ.value, Reason.DUPLICATE.value,
                 f"Duplicate article: {what} as {copies[0].doc_id!r} at {copies[0].input_location}, which was kept.",
-                dup.doc_id, dup.text[:PAYLOAD_CHARS], dup.input_location))
+                dup.doc_id, dup.text[:PAYLOAD_CHARS], dup.input_location)
 
     return split
 
@@ -59,17 +59,18 @@ class Deduplicate(beam.PTransform):
     """
 
     def expand(self, articles):
-        by_id = (
+        unique_ids, same_id = (
             articles
             | "KeyById" >> beam.Map(lambda a: (a.doc_id, a))
             | "GroupById" >> beam.GroupByKey()
-            | "FirstById" >> beam.FlatMap(_keep_first("same id")).with_outputs(DEAD, main="unique")
+            | "FirstById" >> beam.FlatMap(_keep_first("same id"))
+            | "SplitById" >> SplitByType(Article, DeadLetter)
         )
-        by_text = (
-            by_id.unique
+        unique, same_text = (
+            unique_ids
             | "KeyByText" >> beam.Map(lambda a: (text_key(a.text), a))
             | "GroupByText" >> beam.GroupByKey()
-            | "FirstByText" >> beam.FlatMap(_keep_first("same text")).with_outputs(DEAD, main="unique")
+            | "FirstByText" >> beam.FlatMap(_keep_first("same text"))
+            | "SplitByText" >> SplitByType(Article, DeadLetter)
         )
-        dead = (by_id[DEAD], by_text[DEAD]) | "AllDuplicates" >> beam.Flatten()
-        return by_text.unique, dead
+        return unique, (same_id, same_text) | "AllDuplicates" >> beam.Flatten()

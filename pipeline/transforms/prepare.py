@@ -15,12 +15,10 @@ import apache_beam as beam
 from pipeline.errors import Reason, Stage
 from pipeline.transforms.clean_text import clean_text, looks_like_html
 from pipeline.transforms.sentences import make_chunks
-from schemas.records import Article, DeadLetter, DocumentRecord
+from pipeline.transforms.split import SplitByType
+from schemas.records import Article, Chunk, DeadLetter, DocumentRecord
 
-__all__ = ["DEAD", "DOCUMENTS", "PrepareArticles", "finish_document", "prepare_article"]
-
-DOCUMENTS = "documents"
-DEAD = "dead_letters"
+__all__ = ["PrepareArticles", "finish_document", "prepare_article"]
 
 
 def prepare_article(article: Article, max_words: int, overlap: int):
@@ -64,10 +62,10 @@ class _Prepare(beam.DoFn):
                                 f"Preparing the article failed: {type(exc).__name__}: {exc}.",
                                 article.doc_id, article.text[:2000], article.input_location)
         if isinstance(result, DeadLetter):
-            yield beam.pvalue.TaggedOutput(DEAD, result)
+            yield result
             return
         doc, chunks = result
-        yield beam.pvalue.TaggedOutput(DOCUMENTS, doc)
+        yield doc
         yield from chunks
 
 
@@ -80,10 +78,11 @@ class PrepareArticles(beam.PTransform):
         self._overlap = overlap
 
     def expand(self, articles):
-        out = articles | "CleanAndSplit" >> beam.ParDo(_Prepare(self._max_words, self._overlap)).with_outputs(
-            DOCUMENTS, DEAD, main="chunks"
+        return (
+            articles
+            | "CleanAndSplit" >> beam.ParDo(_Prepare(self._max_words, self._overlap))
+            | "ByType" >> SplitByType(Chunk, DocumentRecord, DeadLetter)
         )
-        return out.chunks, out[DOCUMENTS], out[DEAD]
 
 
 def finish_document(doc: DocumentRecord, n_mentions: int, n_events: int, n_failed_chunks: int) -> DocumentRecord:
