@@ -17,6 +17,7 @@ from pipeline.errors import Reason, Stage
 from pipeline.io.read_articles import InputFile, ReadArticles
 from pipeline.io.write_tables import WriteTable
 from pipeline.options import RunConfig
+from pipeline.streaming import WatchArticles, WriteWindowedTable
 from pipeline.transforms.assemble import Assemble
 from pipeline.transforms.batched_inference import BatchedInference
 from pipeline.transforms.dedup import Deduplicate
@@ -94,7 +95,12 @@ def build_graph(p: beam.Pipeline, cfg: RunConfig, files: list[InputFile], tables
     """Add the newsevents DAG to ``p``; tables go under ``tables_dir`` (default ``cfg.output``)."""
     tables_dir = tables_dir or cfg.output
     portable = needs_portable_steps(p)
-    read, read_dead = p | "Read" >> ReadArticles(files, cfg.max_article_chars)
+    if cfg.streaming:
+        read, read_dead = p | "Watch" >> WatchArticles(
+            cfg.input, cfg.max_article_chars, cfg.window_seconds, cfg.allowed_lateness_seconds,
+            cfg.poll_seconds, cfg.settle_seconds, cfg.max_seconds)
+    else:
+        read, read_dead = p | "Read" >> ReadArticles(files, cfg.max_article_chars)
     articles, duplicates = read | "Deduplicate" >> Deduplicate()
     chunks, documents, prepare_dead = articles | "Prepare" >> PrepareArticles(
         cfg.max_words_per_chunk, cfg.chunk_overlap
@@ -119,11 +125,16 @@ def build_graph(p: beam.Pipeline, cfg: RunConfig, files: list[InputFile], tables
         resolve(cfg.ner_model)[1], __version__)
     dead = (read_dead, duplicates, prepare_dead, ner_dead, event_dead) | "AllDeadLetters" >> beam.Flatten()
 
+    def write(table: str):
+        if cfg.streaming:
+            return WriteWindowedTable(table, tables_dir)
+        return WriteTable(table, tables_dir, portable)
+
     written = [
-        docs | "WriteDocuments" >> WriteTable("documents", tables_dir, portable),
-        mentions | "WriteEntities" >> WriteTable("entities", tables_dir, portable),
-        events | "WriteEvents" >> WriteTable("events", tables_dir, portable),
-        dead | "WriteDeadLetters" >> WriteTable("dead_letters", tables_dir, portable),
+        docs | "WriteDocuments" >> write("documents"),
+        mentions | "WriteEntities" >> write("entities"),
+        events | "WriteEvents" >> write("events"),
+        dead | "WriteDeadLetters" >> write("dead_letters"),
     ]
     if portable:
         # Beam's DaskRunner computes only the last step's lineage: join every writer into one last step.

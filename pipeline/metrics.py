@@ -24,7 +24,8 @@ RunSummary = dict[str, Any]
 def count_rows(output: str, table: str, columns: list[str] | None = None):
     """The rows of one written table (``None`` if the table does not exist)."""
     path = table_dir(output, table)
-    if not os.path.isdir(path):
+    if not os.path.isdir(path) or not any(f.endswith(".parquet") and not f.startswith((".", "_"))
+                                          for _, _, fs in os.walk(path) for f in fs):
         return None
     return pq.read_table(path, columns=columns)
 
@@ -55,12 +56,13 @@ def summarise(output: str, read_counts: dict[str, int] | None, seconds: float, f
     # stages (duplicates included). Model-stage dead letters belong to documents that were written.
     record_dead = [r for r in dead_rows if r["stage"] in ("read", "prepare")]
     by_file: dict[str, dict[str, Any]] = {}
-    for f in files:
-        read = None if read_counts is None else read_counts.get(f.path, 0)
-        by_file[f.path] = {"read": read, "documents": 0, "dead_letters": 0}
+    for path in sorted({f.path for f in files} | set(read_counts or {})):
+        read = None if read_counts is None else read_counts.get(path, 0)
+        by_file[path] = {"read": read, "documents": 0, "dead_letters": 0}
     for rows, key in ((doc_rows, "documents"), (record_dead, "dead_letters")):
         for r in rows:
-            entry = by_file.setdefault(_file_of(r["input_location"]), {"read": 0, "documents": 0, "dead_letters": 0})
+            entry = by_file.setdefault(_file_of(r["input_location"]),
+                                       {"read": None if read_counts is None else 0, "documents": 0, "dead_letters": 0})
             entry[key] += 1
     for entry in by_file.values():
         entry["accounted"] = entry["read"] is None or entry["read"] == entry["documents"] + entry["dead_letters"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from models.base import Device, Precision
 from models.registry import DEFAULT_EVENTS, DEFAULT_NER
@@ -62,6 +62,15 @@ class NewsEventsOptions(PipelineOptions):
         parser.add_argument("--partition-by", choices=["published_date"],
                             help="write documents, entities and events as Hive partitions "
                                  "TABLE/published_date=YYYY-MM-DD/")
+        parser.add_argument("--window-seconds", type=int, default=60,
+                            help="with --streaming: event-time window of each output file")
+        parser.add_argument("--max-seconds", type=float, default=None,
+                            help="with --streaming: stop watching after this long, flush and exit")
+        parser.add_argument("--allowed-lateness-seconds", type=int, default=86_400,
+                            help="with --streaming: articles published longer ago are windowed by arrival")
+        parser.add_argument("--poll-seconds", type=float, default=1.0, help="with --streaming: how often to look")
+        parser.add_argument("--settle-seconds", type=float, default=1.0,
+                            help="with --streaming: read a file once it has not changed for this long")
         parser.add_argument("--dask-address", help="with --runner dask: the scheduler to use (host:port)")
         parser.add_argument("--dask-workers", type=int, default=0,
                             help="with --runner dask and no --dask-address: start a local cluster of N processes")
@@ -87,6 +96,12 @@ class RunConfig:
     trust_remote_code: bool = False
     mode: str = "overwrite"
     partition_by: str | None = None
+    streaming: bool = False
+    window_seconds: int = 60
+    max_seconds: float | None = None
+    allowed_lateness_seconds: int = 86_400
+    poll_seconds: float = 1.0
+    settle_seconds: float = 1.0
     dask_address: str | None = None
     dask_workers: int = 0
     quiet: bool = False
@@ -113,6 +128,12 @@ class RunConfig:
             trust_remote_code=o.trust_remote_code,
             mode=o.mode,
             partition_by=o.partition_by,
+            streaming=bool(options.view_as(StandardOptions).streaming),
+            window_seconds=o.window_seconds,
+            max_seconds=o.max_seconds,
+            allowed_lateness_seconds=o.allowed_lateness_seconds,
+            poll_seconds=o.poll_seconds,
+            settle_seconds=o.settle_seconds,
             dask_address=o.dask_address,
             dask_workers=o.dask_workers,
             quiet=o.quiet,

@@ -17,6 +17,8 @@ from pipeline.errors import AccountingError, ConfigError, ModelLoadError, NewsEv
 
 __all__ = ["main", "run"]
 
+_LOG = logging.getLogger(__name__)
+
 
 def _read_counts(result) -> dict[str, int] | None:
     """Records read per input file, from the reader's Beam counters (None if the runner reports none)."""
@@ -27,6 +29,7 @@ def _read_counts(result) -> dict[str, int] | None:
     try:
         counters = result.metrics().query(MetricsFilter().with_namespace(READ_NAMESPACE))["counters"]
     except Exception:  # noqa: BLE001 - some runners do not report metrics
+        _LOG.debug("no metrics from the runner", exc_info=True)
         return None
     counts: dict[str, int] = {}
     for c in counters:
@@ -73,9 +76,11 @@ def run(argv: list[str] | None = None, test_pipeline=None) -> dict:
             raise ConfigError(f"{name} must be positive, got {value}.")
     if cfg.chunk_overlap >= cfg.max_words_per_chunk:
         raise ConfigError("--chunk-overlap must be smaller than --max-words-per-chunk.")
-    files = expand_input(cfg.input)
     for handler in (ner_handler(cfg), event_handler(cfg)):
         handler.validate()
+    if cfg.streaming:
+        return _run_streaming(cfg, options, test_pipeline)
+    files = expand_input(cfg.input)
     local = "://" not in cfg.output
     if local:
         os.makedirs(cfg.output, exist_ok=True)
@@ -113,6 +118,77 @@ def run(argv: list[str] | None = None, test_pipeline=None) -> dict:
         )
     if local:
         commit(cfg.output, stage, run_id, cfg.mode, cfg.partition_by)
+    return summary
+
+
+def _files_read(cfg, watch_ended: float) -> list:
+    """Files a streaming run read: those its rows name, and those settled long enough before it stopped."""
+    from pipeline.io.read_articles import expand_input
+    from pipeline.metrics import _file_of, count_rows
+
+    named = set()
+    for table in ("documents", "dead_letters"):
+        rows = count_rows(cfg.output, table, ["input_location"])
+        if rows is not None:
+            named |= {_file_of(loc) for loc in rows.column("input_location").to_pylist()}
+    try:
+        present = expand_input(cfg.input)
+    except ConfigError:
+        present = []
+    margin = cfg.settle_seconds + 2 * cfg.poll_seconds
+    return [f for f in present if f.path in named or os.path.getmtime(f.path) < watch_ended - margin - 5]
+
+
+def _run_streaming(cfg, options, test_pipeline=None) -> dict:
+    """Watch ``--input`` until ``--max-seconds`` or SIGINT/SIGTERM; window files appear as they are written."""
+    import threading
+
+    import apache_beam as beam
+
+    from pipeline.graph import build_graph
+    from pipeline.io.commit import check_mode
+    from pipeline.io.read_articles import count_records
+    from pipeline.metrics import summarise, write_summary
+    from pipeline.streaming import STOP, stop_on_signals
+    from schemas.arrow import TABLES
+
+    if "://" in cfg.input or "://" in cfg.output:
+        raise ConfigError("--streaming watches a local directory and writes a local --output.")
+    if cfg.partition_by:
+        raise ConfigError("--partition-by is for batch runs; streaming files are already split by window.")
+    if not os.path.isdir(cfg.input) and not any(c in cfg.input for c in "*?["):
+        raise ConfigError(f"--streaming needs --input to be a directory or a glob to watch, got {cfg.input!r}.")
+    if cfg.window_seconds < 1:
+        raise ConfigError(f"--window-seconds must be at least 1, got {cfg.window_seconds}.")
+    os.makedirs(cfg.output, exist_ok=True)
+    check_mode(cfg.output, cfg.mode)
+    if cfg.mode == "overwrite":
+        for name in (*TABLES, "_SUMMARY.json"):
+            path = os.path.join(cfg.output, name)
+            shutil.rmtree(path) if os.path.isdir(path) else os.path.exists(path) and os.remove(path)
+    for name in TABLES:  # readers can open every table from the start, empty until a window closes
+        os.makedirs(os.path.join(cfg.output, name), exist_ok=True)
+    STOP.clear()
+    if threading.current_thread() is threading.main_thread():
+        stop_on_signals()
+    started = time.perf_counter()
+    pipeline = test_pipeline if test_pipeline is not None else beam.Pipeline(options=options)
+    build_graph(pipeline, cfg, [], cfg.output)
+    result = pipeline.run()
+    result.wait_until_finish()
+    watch_ended = time.time()
+    counts = _read_counts(result)
+    if counts is None:  # no metrics: count, in the files themselves, the records of every file that was read
+        counts = count_records(_files_read(cfg, watch_ended), cfg.max_article_chars)
+    summary = summarise(cfg.output, counts, time.perf_counter() - started, [])
+    summary.update(input_files=len(summary["by_file"]), run_id=None, mode=cfg.mode, partition_by=None, streaming=True)
+    write_summary(cfg.output, summary)
+    if not summary["accounted"]:
+        raise AccountingError(
+            f"Records read ({summary['records_read']}) != documents written ({summary['documents_written']}) "
+            f"+ record dead letters ({summary['record_dead_letters']}) in the streaming run into {cfg.output}. "
+            "Please report this with the input that caused it."
+        )
     return summary
 
 

@@ -25,6 +25,7 @@ from schemas.records import Article, DeadLetter
 __all__ = [
     "READ_NAMESPACE",
     "InputFile",
+    "ParseFiles",
     "ReadArticles",
     "count_records",
     "expand_input",
@@ -278,6 +279,21 @@ class _ReadFile(beam.DoFn):
                     yield lineno, parse_json_record(raw, location, self._max_chars)
 
 
+class ParseFiles(beam.PTransform):
+    """``InputFile`` elements -> ``(articles, dead_letters)``; used by the batch and the streaming reader."""
+
+    def __init__(self, max_chars: int) -> None:
+        super().__init__()
+        self._max_chars = max_chars
+
+    def expand(self, files):
+        return (
+            files
+            | "ParseRecords" >> beam.ParDo(_ReadFile(self._max_chars))
+            | "ByType" >> SplitByType(Article, DeadLetter)
+        )
+
+
 class ReadArticles(beam.PTransform):
     """Read articles from files; returns a tuple ``(articles, dead_letters)``.
 
@@ -292,10 +308,9 @@ class ReadArticles(beam.PTransform):
         self._max_chars = max_chars
 
     def expand(self, pbegin):
-        read = (
+        return (
             pbegin
             | "ListFiles" >> beam.Create(self._files)
             | "SpreadFiles" >> beam.Reshuffle()
-            | "ParseRecords" >> beam.ParDo(_ReadFile(self._max_chars))
+            | "Parse" >> ParseFiles(self._max_chars)
         )
-        return read | "ByType" >> SplitByType(Article, DeadLetter)

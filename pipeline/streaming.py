@@ -1,0 +1,208 @@
+"""Streaming mode: watch a directory, window by event time, write one file per window.
+
+    newsevents run --streaming --input DIR --output OUT [--window-seconds 60] [--max-seconds N]
+
+- **Watching** is Beam's continuous file matching (``fileio.MatchAll`` on a
+  periodic impulse, new paths only), with an impulse that can be stopped: after
+  ``--max-seconds``, or on SIGINT/SIGTERM. When it stops, the watermark goes to
+  the end of time, every open window fires and is written, and the job ends.
+- **Event time** is the article's ``published`` timestamp, or its arrival time
+  when it has none, or when it is older than ``--allowed-lateness-seconds`` (a
+  window that late would already be closed; the timestamp column still holds
+  ``published``). Records are never dropped as late.
+- **Writing**: each window's rows of a table go to one Parquet file
+  ``OUT/<table>/part-<window start>-<pane>.parquet``, written under a hidden
+  name and renamed into place, so readers never see half a file while the job
+  runs. A late pane (allowed lateness) adds a file for the same window.
+
+A file is picked up once its last change is ``--settle-seconds`` old; producers
+should still write under a hidden name (``.name.jsonl``) and rename when done.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import threading
+import time
+from typing import Any, Iterator
+
+import apache_beam as beam
+import pyarrow as pa
+import pyarrow.parquet as pq
+from apache_beam.coders import BooleanCoder
+from apache_beam.io import fileio
+from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTracker
+from apache_beam.io.watermark_estimators import ManualWatermarkEstimator
+from apache_beam.transforms import trigger, window
+from apache_beam.transforms.core import RestrictionProvider
+from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
+from apache_beam.utils.timestamp import Duration, Timestamp
+
+from pipeline.io.read_articles import JSON_SUFFIXES, TEXT_SUFFIXES, InputFile, ParseFiles
+from pipeline.io.write_tables import table_dir
+from schemas.arrow import TABLES
+from schemas.records import Article, as_row
+
+__all__ = ["STOP", "WatchArticles", "WriteWindowedTable", "event_time", "stop_on_signals", "watch_pattern"]
+
+#: Set to stop the watcher: the job then flushes its open windows and ends.
+STOP = threading.Event()
+
+_FOREVER = 2**62
+
+
+def stop_on_signals() -> None:
+    """SIGINT and SIGTERM stop the watcher instead of killing the job (main thread only)."""
+    def handler(signum, frame):
+        STOP.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, handler)
+
+
+class _Polls(RestrictionProvider):
+    def initial_restriction(self, element):
+        return OffsetRange(0, element[2])
+
+    def create_tracker(self, restriction):
+        return OffsetRestrictionTracker(restriction)
+
+    def restriction_size(self, element, restriction):
+        return restriction.size()
+
+    def truncate(self, element, restriction):
+        return None  # on drain, stop polling
+
+
+class _StoppableImpulse(beam.DoFn):
+    """Emits the poll times ``start + i * interval`` until ``deadline`` or :data:`STOP`."""
+
+    @beam.DoFn.unbounded_per_element()
+    def process(self, element, tracker=beam.DoFn.RestrictionParam(_Polls()),
+                watermark=beam.DoFn.WatermarkEstimatorParam(ManualWatermarkEstimator.default_provider())):
+        start, interval, _polls, deadline = element
+        index = tracker.current_restriction().start
+        while True:
+            if STOP.is_set() or time.time() >= deadline:
+                tracker.try_claim(tracker.current_restriction().stop - 1)  # done: claim the rest, end the source
+                return
+            due = start + interval * index
+            if due > time.time():
+                watermark.set_watermark(Timestamp.of(due))
+                tracker.defer_remainder(Duration.of(min(interval, max(0.05, due - time.time()))))
+                return
+            if not tracker.try_claim(index):
+                return
+            watermark.set_watermark(Timestamp.of(due))
+            yield window.TimestampedValue(due, Timestamp.of(due))
+            index += 1
+
+
+class _NewPathsOnly(beam.DoFn):
+    # State per path: each file is read once, however many polls see it.
+    SEEN = ReadModifyWriteStateSpec("seen", BooleanCoder())
+
+    def process(self, item, seen=beam.DoFn.StateParam(SEEN)):
+        path, metadata = item
+        if not seen.read():
+            seen.write(True)
+            yield metadata
+
+
+def watch_pattern(spec: str) -> str:
+    """The glob watched for ``--input``: a directory means every file below it."""
+    return os.path.join(spec, "**") if os.path.isdir(spec) or not any(c in spec for c in "*?[") else spec
+
+
+def _is_input(path: str) -> bool:
+    name = os.path.basename(path)
+    return path.lower().endswith(JSON_SUFFIXES + TEXT_SUFFIXES) and not name.startswith((".", "_"))
+
+
+def event_time(article: Article, now: float, lateness: float) -> float:
+    """Seconds since the epoch that window an article: published, or arrival when missing or too old."""
+    if article.published is None:
+        return now
+    published = article.published.timestamp()
+    return published if published >= now - lateness else now
+
+
+class WatchArticles(beam.PTransform):
+    """``pbegin`` -> ``(articles, dead_letters)``, timestamped and windowed, from files as they arrive."""
+
+    def __init__(self, spec: str, max_chars: int, window_seconds: int, lateness_seconds: int,
+                 poll_seconds: float = 1.0, settle_seconds: float = 1.0, max_seconds: float | None = None) -> None:
+        super().__init__()
+        self._spec = spec
+        self._max_chars = max_chars
+        self._window = window_seconds
+        self._lateness = lateness_seconds
+        self._poll = poll_seconds
+        self._settle = settle_seconds
+        self._max_seconds = max_seconds
+
+    def expand(self, pbegin):
+        root = self._spec if os.path.isdir(self._spec) else os.path.dirname(self._spec.split("*")[0])
+        pattern, settle, lateness = watch_pattern(self._spec), self._settle, self._lateness
+        start = time.time()
+        deadline = start + self._max_seconds if self._max_seconds else float("inf")
+        files = (
+            pbegin
+            | "Impulse" >> beam.Create([(start, self._poll, _FOREVER, deadline)])
+            | "Polls" >> beam.ParDo(_StoppableImpulse())
+            | "Pattern" >> beam.Map(lambda _: pattern)
+            | "Match" >> fileio.MatchAll(fileio.EmptyMatchTreatment.ALLOW)
+            | "Inputs" >> beam.Filter(lambda m: _is_input(m.path))
+            | "Settled" >> beam.Filter(lambda m: time.time() - (m.last_updated_in_seconds or 0) >= settle)
+            | "KeyByPath" >> beam.Map(lambda m: (m.path, m))
+            | "NewOnly" >> beam.ParDo(_NewPathsOnly()).with_input_types(beam.typehints.Tuple[str, Any])
+            | "AsInputFile" >> beam.Map(lambda m: InputFile(m.path, os.path.relpath(m.path, root)))
+        )
+        articles, dead = files | "Parse" >> ParseFiles(self._max_chars)
+        windowing = dict(trigger=trigger.AfterWatermark(late=trigger.AfterCount(1)),
+                         accumulation_mode=trigger.AccumulationMode.DISCARDING,
+                         allowed_lateness=Duration.of(self._lateness))
+        articles = (
+            articles
+            | "EventTime" >> beam.Map(lambda a: window.TimestampedValue(a, event_time(a, time.time(), lateness)))
+            | "WindowArticles" >> beam.WindowInto(window.FixedWindows(self._window), **windowing)
+        )
+        dead = dead | "WindowDeadLetters" >> beam.WindowInto(window.FixedWindows(self._window), **windowing)
+        return articles, dead
+
+
+class _WriteWindow(beam.DoFn):
+    def __init__(self, table: str, output: str) -> None:
+        self._table = table
+        self._output = output
+
+    def process(self, item, win=beam.DoFn.WindowParam, pane=beam.DoFn.PaneInfoParam) -> Iterator[str]:
+        _, rows = item
+        start = dt.datetime.fromtimestamp(win.start.micros / 1e6, dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        directory = table_dir(self._output, self._table)
+        os.makedirs(directory, exist_ok=True)
+        name = f"part-{start}-{pane.index:03d}.parquet"
+        tmp = os.path.join(directory, f".{name}.tmp")
+        pq.write_table(pa.Table.from_pylist(list(rows), schema=TABLES[self._table]), tmp, compression="zstd")
+        os.replace(tmp, os.path.join(directory, name))  # atomic: readers see the whole file or none
+        yield os.path.join(directory, name)
+
+
+class WriteWindowedTable(beam.PTransform):
+    """Windowed records -> one Parquet file per window (and pane) under ``OUT/<table>/``."""
+
+    def __init__(self, table: str, output: str) -> None:
+        super().__init__()
+        self._table = table
+        self._output = output
+
+    def expand(self, records):
+        table = self._table
+        return (
+            records
+            | "ToRows" >> beam.Map(lambda r: (table, as_row(r)))
+            | "PerWindow" >> beam.GroupByKey()
+            | "WriteWindow" >> beam.ParDo(_WriteWindow(self._table, self._output))
+        )
