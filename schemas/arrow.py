@@ -11,7 +11,7 @@ import pyarrow as pa
 
 __all__ = ["DEAD_LETTERS", "DOCUMENTS", "ENTITIES", "EVENTS", "SCHEMA_VERSION", "TABLES"]
 
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "1.1.0"
 
 _TS = pa.timestamp("us", tz="UTC")
 
@@ -68,6 +68,10 @@ EVENTS = _schema(
         pa.field("source_label", pa.string()),
         pa.field("target_text", pa.string()),
         pa.field("target_label", pa.string()),
+        pa.field("source_actor", pa.string()),
+        pa.field("source_country", pa.string()),
+        pa.field("target_actor", pa.string()),
+        pa.field("target_country", pa.string()),
         pa.field("location", pa.string()),
         pa.field("country_code", pa.string()),
         pa.field("event_date", pa.date32()),
@@ -78,6 +82,7 @@ EVENTS = _schema(
         pa.field("ner_model", pa.string(), nullable=False),
         pa.field("event_model", pa.string(), nullable=False),
         pa.field("pipeline_version", pa.string(), nullable=False),
+        pa.field("sentence_text", pa.string()),
     ],
 )
 

@@ -108,6 +108,7 @@ class SentenceEvent:
     confidence: float
     event_model: str
     time_text: str | None = None
+    sentence_text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,10 @@ class EventRecord:
     source_label: str | None
     target_text: str | None
     target_label: str | None
+    source_actor: str | None
+    source_country: str | None
+    target_actor: str | None
+    target_country: str | None
     location: str | None
     country_code: str | None
     event_date: dt.date | None
@@ -135,6 +140,7 @@ class EventRecord:
     ner_model: str
     event_model: str
     pipeline_version: str
+    sentence_text: str | None = None
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ class _Finish(beam.DoFn):
         lead = lead_location(g["lead"])
         sentence_events = list(g["events"])
         for doc in g["doc"]:
-            events = assemble_events(doc, sentence_events, lead, self._ner_model, self._version)
+            events = assemble_events(doc, sentence_events, lead, self._ner_model, self._version, list(g["people"]))
             yield finish_document(doc, sum(g["mentions"]), len(events), sum(g["failed"]))
             yield from events
 
@@ -53,6 +53,11 @@ class Assemble(beam.PTransform):
                 mentions
                 | "LeadPlaces" >> beam.Filter(is_lead_place)
                 | "KeyLead" >> beam.Map(lambda m: (m.doc_id, m))
+            ),
+            "people": (
+                mentions
+                | "People" >> beam.Filter(lambda m: m.label == "PER")
+                | "KeyPeople" >> beam.Map(lambda m: (m.doc_id, m.text))
             ),
             "events": sentence_events | "KeyEvents" >> beam.Map(lambda e: (e.doc_id, e)),
             "failed": (

@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 from typing import Iterable, Sequence
 
+from pipeline.transforms.actors import actor_country, canonical_actor
 from pipeline.transforms.place_time import country_code, find_time, resolve_time
 from schemas.records import Chunk, DocumentRecord, EntityMention, EventRecord, SentenceEvent
 
@@ -30,9 +31,9 @@ def event_id(doc_id: str, event_type: str, source: str | None, target: str | Non
 
 
 def with_time(chunk: Chunk, events: Sequence[SentenceEvent]) -> list[SentenceEvent]:
-    """Attach the sentence's first temporal expression to its events."""
+    """Attach the sentence's text and its first temporal expression to its events."""
     time_text = find_time(chunk.surface)
-    return [dataclasses.replace(e, time_text=time_text) for e in events]
+    return [dataclasses.replace(e, time_text=time_text, sentence_text=chunk.surface) for e in events]
 
 
 def is_lead_place(mention: EntityMention) -> bool:
@@ -52,8 +53,13 @@ def assemble_events(
     lead: str | None,
     ner_model: str,
     pipeline_version: str,
+    people: Sequence[str] = (),
 ) -> list[EventRecord]:
-    """One article's sentence events -> merged, dated, placed ``EventRecord`` rows."""
+    """One article's sentence events -> merged, dated, placed ``EventRecord`` rows.
+
+    ``people`` are the article's PER mention texts, for canonical actor names;
+    events with the same type and canonical actors are one event.
+    """
     published = doc.published.date() if doc.published else None
     merged: dict[str, EventRecord] = {}
     anchor = None
@@ -66,7 +72,8 @@ def assemble_events(
             or country_code(ev.target_text, countries_only=True)
             or country_code(ev.source_text, countries_only=True)
         )
-        eid = event_id(doc.doc_id, ev.event_type, ev.source_text, ev.target_text)
+        source, target = canonical_actor(ev.source_text, people), canonical_actor(ev.target_text, people)
+        eid = event_id(doc.doc_id, ev.event_type, source, target)
         if eid in merged:
             first = merged[eid]
             merged[eid] = dataclasses.replace(
@@ -86,6 +93,10 @@ def assemble_events(
             source_label=ev.source_label,
             target_text=ev.target_text,
             target_label=ev.target_label,
+            source_actor=source,
+            source_country=actor_country(ev.source_text),
+            target_actor=target,
+            target_country=actor_country(ev.target_text),
             location=location,
             country_code=code,
             event_date=date,
@@ -96,5 +107,6 @@ def assemble_events(
             ner_model=ner_model,
             event_model=ev.event_model,
             pipeline_version=pipeline_version,
+            sentence_text=ev.sentence_text,
         )
     return list(merged.values())

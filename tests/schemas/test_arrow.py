@@ -14,9 +14,11 @@ RECORDS = {
     "documents": DocumentRecord("d1", "T", None, "src", dt.datetime(2026, 1, 2, 3, 4, tzinfo=dt.timezone.utc),
                                 "en", 120, 3, 2, 1, "ok_with_notes", ["published: nulled"], "in.jsonl:1"),
     "entities": EntityMention("d1", 0, "abc", "Zoë Müller", "PER", 0, 10, 0.5, "ner.minilm_cased.v1"),
-    "events": EventRecord("e1", "d1", 2, 100, 180, "arrested", "COERCE", None, None, "Pavel Durov", "PER", "France",
+    "events": EventRecord("e1", "d1", 2, 100, 180, "arrested", "COERCE", "French police", None, "Durov", "PER",
+                          "French police", "FRA", "Pavel Durov", None, "France",
                           "FRA", dt.date(2024, 8, 1), "in August", 0.93, 2,
-                          dt.datetime(2026, 1, 2, tzinfo=dt.timezone.utc), "ner.v1", "events.v1", "0.1.0"),
+                          dt.datetime(2026, 1, 2, tzinfo=dt.timezone.utc), "ner.v1", "events.v1", "0.1.0",
+                          "French police arrested Durov in August."),
     "dead_letters": DeadLetter("read", "invalid_json", "Bad.", None, "{x", "in.jsonl:2"),
 }
 

@@ -1,0 +1,35 @@
+"""Actor normalisation: canonical names within an article, countries from names and demonyms."""
+
+import pytest
+
+from pipeline.transforms.actors import actor_country, canonical_actor
+
+PEOPLE = ["Pavel Durov", "Durov", "Emmanuel Macron", "Sergei Lavrov"]
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("Durov", "Pavel Durov"),
+    ("Durov's", "Pavel Durov"),
+    ("CEO Pavel Durov", "Pavel Durov"),
+    ("Mr Durov", "Pavel Durov"),
+    ("Foreign Minister Lavrov", "Sergei Lavrov"),
+    ("the Kremlin", "the Kremlin"),
+    ("French  prosecutors", "French prosecutors"),
+    ("Telegram", "Telegram"),
+    (None, None),
+])
+def test_canonical_actor(text, expected):
+    assert canonical_actor(text, PEOPLE) == expected
+
+
+def test_ambiguous_surname_keeps_its_text():
+    assert canonical_actor("Durov", ["Pavel Durov", "Nikolai Durov"]) == "Durov"
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("French prosecutors", "FRA"), ("the Russian army", "RUS"), ("Israelis", "ISR"), ("American troops", "USA"),
+    ("U.S. officials", "USA"), ("Kenya", "KEN"), ("South Korean police", "KOR"), ("A Nigerian court", "NGA"),
+    ("Telegram", None), ("the authorities", None), ("Pavel Durov", None), (None, None),
+])
+def test_actor_country(text, expected):
+    assert actor_country(text) == expected
