@@ -74,7 +74,9 @@ class NewsEventsOptions(PipelineOptions):
         parser.add_argument("--dask-address", help="with --runner dask: the scheduler to use (host:port)")
         parser.add_argument("--dask-workers", type=int, default=0,
                             help="with --runner dask and no --dask-address: start a local cluster of N processes")
-        parser.add_argument("--quiet", action="store_true", help="print only the summary")
+        parser.add_argument("--progress-seconds", type=float, default=10.0,
+                            help="print a progress line on stderr this often (0: never)")
+        parser.add_argument("--quiet", action="store_true", help="print only the summary (no progress lines)")
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,7 @@ class RunConfig:
     settle_seconds: float = 1.0
     dask_address: str | None = None
     dask_workers: int = 0
+    progress_seconds: float = 10.0
     quiet: bool = False
 
     @classmethod
@@ -136,5 +139,6 @@ class RunConfig:
             settle_seconds=o.settle_seconds,
             dask_address=o.dask_address,
             dask_workers=o.dask_workers,
+            progress_seconds=o.progress_seconds,
             quiet=o.quiet,
         )

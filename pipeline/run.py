@@ -14,6 +14,7 @@ import sys
 import time
 
 from pipeline.errors import AccountingError, ConfigError, ModelLoadError, NewsEventsError
+from pipeline.progress import Progress
 
 __all__ = ["main", "run"]
 
@@ -94,7 +95,8 @@ def run(argv: list[str] | None = None, test_pipeline=None) -> dict:
     else:
         run_id, stage = None, cfg.output
     started = time.perf_counter()
-    with runner_argv(list(argv or []), cfg.dask_address, cfg.dask_workers) as beam_argv:
+    with runner_argv(list(argv or []), cfg.dask_address, cfg.dask_workers) as beam_argv, \
+            Progress(0 if cfg.quiet else cfg.progress_seconds):
         pipeline = test_pipeline if test_pipeline is not None else beam.Pipeline(options=PipelineOptions(beam_argv))
         build_graph(pipeline, cfg, files, stage)
         result = pipeline.run()
@@ -174,8 +176,9 @@ def _run_streaming(cfg, options, test_pipeline=None) -> dict:
     started = time.perf_counter()
     pipeline = test_pipeline if test_pipeline is not None else beam.Pipeline(options=options)
     build_graph(pipeline, cfg, [], cfg.output)
-    result = pipeline.run()
-    result.wait_until_finish()
+    with Progress(0 if cfg.quiet else cfg.progress_seconds):
+        result = pipeline.run()
+        result.wait_until_finish()
     watch_ended = time.time()
     counts = _read_counts(result)
     if counts is None:  # no metrics: count, in the files themselves, the records of every file that was read

@@ -18,6 +18,7 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
+from pipeline import progress
 from pipeline.errors import ConfigError, Reason, Stage
 from pipeline.transforms.split import SplitByType
 from schemas.records import Article, DeadLetter
@@ -250,9 +251,11 @@ class _ReadFile(beam.DoFn):
         try:
             for line, rec in self._records(item):
                 read.inc()
+                progress.bump("records")
                 yield rec
         except OSError as exc:
             read.inc()
+            progress.bump("records")
             where = f"{item.path}:{line + 1}" if line else item.path
             yield _dead(Reason.UNREADABLE_FILE, f"Could not read the file from here on: {exc}.", "", where)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import apache_beam as beam
 
+from pipeline import progress
 from pipeline.transforms.events import assemble_events, is_lead_place, lead_location
 from pipeline.transforms.prepare import finish_document
 from pipeline.transforms.split import SplitByType
@@ -30,6 +31,8 @@ class _Finish(beam.DoFn):
             events = assemble_events(doc, sentence_events, lead, self._ner_model, self._version, list(g["people"]))
             yield finish_document(doc, sum(g["mentions"]), len(events), sum(g["failed"]))
             yield from events
+            progress.bump("documents")
+            progress.bump("events", len(events))
 
 
 class Assemble(beam.PTransform):
