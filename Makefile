@@ -18,6 +18,7 @@ $(VENV)/.installed: setup.py
 
 demo: install
 	$(BIN)/newsevents run --input samples --output out/demo --device auto
+	$(BIN)/newsevents report out/demo
 
 test: install
 	$(BIN)/python -m pytest
