@@ -17,7 +17,7 @@ from pipeline.errors import Reason, Stage
 from pipeline.io.read_articles import InputFile, ReadArticles
 from pipeline.io.write_tables import WriteTable
 from pipeline.options import RunConfig
-from pipeline.streaming import WatchArticles, WriteWindowedTable
+from pipeline.streaming import EventTimeWindows, WatchArticles, WriteWindowedTable
 from pipeline.transforms.assemble import Assemble
 from pipeline.transforms.batched_inference import BatchedInference
 from pipeline.transforms.dedup import Deduplicate
@@ -95,10 +95,13 @@ def build_graph(p: beam.Pipeline, cfg: RunConfig, files: list[InputFile], tables
     """Add the newsevents DAG to ``p``; tables go under ``tables_dir`` (default ``cfg.output``)."""
     tables_dir = tables_dir or cfg.output
     portable = needs_portable_steps(p)
-    if cfg.streaming:
+    if cfg.streaming and cfg.batch_tag is None:
         read, read_dead = p | "Watch" >> WatchArticles(
             cfg.input, cfg.max_article_chars, cfg.window_seconds, cfg.allowed_lateness_seconds,
             cfg.poll_seconds, cfg.settle_seconds, cfg.max_seconds)
+    elif cfg.streaming:  # one local micro-batch of a streaming run: these files, windowed the same way
+        read, read_dead = (p | "Read" >> ReadArticles(files, cfg.max_article_chars)) | "Windows" >> EventTimeWindows(
+            cfg.window_seconds, cfg.allowed_lateness_seconds)
     else:
         read, read_dead = p | "Read" >> ReadArticles(files, cfg.max_article_chars)
     articles, duplicates = read | "Deduplicate" >> Deduplicate()
@@ -127,7 +130,7 @@ def build_graph(p: beam.Pipeline, cfg: RunConfig, files: list[InputFile], tables
 
     def write(table: str):
         if cfg.streaming:
-            return WriteWindowedTable(table, tables_dir)
+            return WriteWindowedTable(table, tables_dir, cfg.batch_tag)
         return WriteTable(table, tables_dir, portable)
 
     written = [

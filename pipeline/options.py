@@ -107,6 +107,7 @@ class RunConfig:
     dask_address: str | None = None
     dask_workers: int = 0
     progress_seconds: float = 10.0
+    batch_tag: str | None = None  # set for each local micro-batch of a streaming run
     quiet: bool = False
 
     @classmethod

@@ -174,6 +174,8 @@ def _run_streaming(cfg, options, test_pipeline=None) -> dict:
     if threading.current_thread() is threading.main_thread():
         stop_on_signals()
     started = time.perf_counter()
+    if test_pipeline is None and _is_local_direct(options):
+        return _micro_batches(cfg, options, started)
     pipeline = test_pipeline if test_pipeline is not None else beam.Pipeline(options=options)
     build_graph(pipeline, cfg, [], cfg.output)
     with Progress(0 if cfg.quiet else cfg.progress_seconds):
@@ -192,6 +194,102 @@ def _run_streaming(cfg, options, test_pipeline=None) -> dict:
             f"+ record dead letters ({summary['record_dead_letters']}) in the streaming run into {cfg.output}. "
             "Please report this with the input that caused it."
         )
+    return summary
+
+
+def _is_local_direct(options) -> bool:
+    from apache_beam.options.pipeline_options import StandardOptions
+
+    runner = options.view_as(StandardOptions).runner
+    return runner is None or str(runner).split(".")[-1].lower() in ("direct", "directrunner")
+
+
+def _merge(total: dict | None, part: dict) -> dict:
+    """Add one micro-batch's summary to the run's."""
+    if total is None:
+        return part
+    for key, value in part.items():
+        if key == "by_file":
+            total[key].update(value)
+        elif isinstance(value, dict):
+            merged = dict(total.get(key) or {})
+            for k, v in value.items():
+                merged[k] = merged.get(k, 0) + v
+            total[key] = merged
+        elif key == "accounted":
+            total[key] = total[key] and value
+        elif isinstance(value, int) and not isinstance(value, bool) and isinstance(total.get(key), int):
+            total[key] += value
+    return total
+
+
+def _micro_batches(cfg, options, started: float) -> dict:
+    """Streaming on the local DirectRunner, as a loop of small batch runs.
+
+    Offline, the DirectRunner runs a streaming pipeline stage by stage (its Prism
+    runner would need a download), so windows would only be written at the end.
+    Locally, new settled files are therefore processed every poll by the batch
+    graph with the same event-time windows and per-window writer; each batch's
+    files are moved into place once its accounting holds.
+    """
+    import dataclasses
+
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+    from pipeline.graph import build_graph
+    from pipeline.io.read_articles import count_records, expand_input
+    from pipeline.metrics import summarise, write_summary
+    from pipeline.streaming import STOP
+    from schemas.arrow import TABLES
+
+    batch_options = PipelineOptions.from_dictionary(options.get_all_options(drop_default=True))
+    batch_options.view_as(StandardOptions).streaming = False
+    deadline = time.time() + cfg.max_seconds if cfg.max_seconds else float("inf")
+    seen: set[str] = set()
+    total, seq = None, 0
+    with Progress(0 if cfg.quiet else cfg.progress_seconds):
+        while True:
+            stopping = STOP.is_set() or time.time() >= deadline
+            try:
+                present = expand_input(cfg.input)
+            except ConfigError:
+                present = []  # nothing to read yet
+            now = time.time()
+            batch = [f for f in present if f.path not in seen and now - os.path.getmtime(f.path) >= cfg.settle_seconds]
+            if batch:
+                seq += 1
+                seen |= {f.path for f in batch}
+                stage = os.path.join(cfg.output, "_staging", f"stream-{os.getpid()}-{seq:05d}")
+                shutil.rmtree(stage, ignore_errors=True)
+                batch_cfg = dataclasses.replace(cfg, batch_tag=f"{os.getpid()}-{seq:05d}")
+                pipeline = beam.Pipeline(options=batch_options)
+                build_graph(pipeline, batch_cfg, batch, stage)
+                result = pipeline.run()
+                result.wait_until_finish()
+                counts = _read_counts(result)
+                if counts is None:
+                    counts = count_records(batch, cfg.max_article_chars)
+                part = summarise(stage, counts, 0.0, batch)
+                if not part["accounted"]:
+                    raise AccountingError(f"Micro-batch {seq} of the streaming run did not account for every "
+                                          f"record: {part['by_file']}; its files were not committed.")
+                for table in TABLES:  # each file is complete: moving it in is atomic
+                    src = os.path.join(stage, table)
+                    for name in sorted(os.listdir(src)) if os.path.isdir(src) else []:
+                        if name.endswith(".parquet") and not name.startswith("."):
+                            os.replace(os.path.join(src, name), os.path.join(cfg.output, table, name))
+                shutil.rmtree(stage, ignore_errors=True)
+                total = _merge(total, part)
+            if stopping:
+                break
+            STOP.wait(cfg.poll_seconds)
+    summary = total or summarise(cfg.output, {}, 0.0, [])
+    seconds = time.perf_counter() - started
+    summary.update(input_files=len(summary["by_file"]), seconds=round(seconds, 2),
+                   documents_per_s=round(summary["documents_written"] / seconds, 2) if seconds > 0 else None,
+                   run_id=None, mode=cfg.mode, partition_by=None, streaming=True, micro_batches=seq)
+    write_summary(cfg.output, summary)
     return summary
 
 

@@ -45,7 +45,7 @@ from pipeline.io.write_tables import table_dir
 from schemas.arrow import TABLES
 from schemas.records import Article, as_row
 
-__all__ = ["STOP", "WatchArticles", "WriteWindowedTable", "event_time", "stop_on_signals", "watch_pattern"]
+__all__ = ["STOP", "EventTimeWindows", "WatchArticles", "WriteWindowedTable", "event_time", "stop_on_signals", "watch_pattern"]
 
 #: Set to stop the watcher: the job then flushes its open windows and ends.
 STOP = threading.Event()
@@ -145,7 +145,7 @@ class WatchArticles(beam.PTransform):
 
     def expand(self, pbegin):
         root = self._spec if os.path.isdir(self._spec) else os.path.dirname(self._spec.split("*")[0])
-        pattern, settle, lateness = watch_pattern(self._spec), self._settle, self._lateness
+        pattern, settle = watch_pattern(self._spec), self._settle
         start = time.time()
         deadline = start + self._max_seconds if self._max_seconds else float("inf")
         files = (
@@ -161,29 +161,52 @@ class WatchArticles(beam.PTransform):
             | "AsInputFile" >> beam.Map(lambda m: InputFile(m.path, os.path.relpath(m.path, root)))
         )
         articles, dead = files | "Parse" >> ParseFiles(self._max_chars)
+        return (articles, dead) | "Windows" >> EventTimeWindows(self._window, self._lateness)
+
+
+class EventTimeWindows(beam.PTransform):
+    """``(articles, dead_letters)`` -> the same, timestamped by :func:`event_time` and in fixed windows.
+
+    Dead letters keep their arrival time. Shared by the watching job and the
+    local micro-batches, so both window the same way.
+    """
+
+    def __init__(self, window_seconds: int, lateness_seconds: int) -> None:
+        super().__init__()
+        self._window = window_seconds
+        self._lateness = lateness_seconds
+
+    def expand(self, pcolls):
+        articles, dead = pcolls
+        lateness = self._lateness
         windowing = dict(trigger=trigger.AfterWatermark(late=trigger.AfterCount(1)),
                          accumulation_mode=trigger.AccumulationMode.DISCARDING,
-                         allowed_lateness=Duration.of(self._lateness))
+                         allowed_lateness=Duration.of(lateness))
         articles = (
             articles
             | "EventTime" >> beam.Map(lambda a: window.TimestampedValue(a, event_time(a, time.time(), lateness)))
             | "WindowArticles" >> beam.WindowInto(window.FixedWindows(self._window), **windowing)
         )
-        dead = dead | "WindowDeadLetters" >> beam.WindowInto(window.FixedWindows(self._window), **windowing)
+        dead = (
+            dead
+            | "ArrivalTime" >> beam.Map(lambda d: window.TimestampedValue(d, time.time()))
+            | "WindowDeadLetters" >> beam.WindowInto(window.FixedWindows(self._window), **windowing)
+        )
         return articles, dead
 
 
 class _WriteWindow(beam.DoFn):
-    def __init__(self, table: str, output: str) -> None:
+    def __init__(self, table: str, output: str, tag: str | None) -> None:
         self._table = table
         self._output = output
+        self._tag = tag
 
     def process(self, item, win=beam.DoFn.WindowParam, pane=beam.DoFn.PaneInfoParam) -> Iterator[str]:
         _, rows = item
         start = dt.datetime.fromtimestamp(win.start.micros / 1e6, dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         directory = table_dir(self._output, self._table)
         os.makedirs(directory, exist_ok=True)
-        name = f"part-{start}-{pane.index:03d}.parquet"
+        name = f"part-{start}-{self._tag + '-' if self._tag else ''}{pane.index:03d}.parquet"
         tmp = os.path.join(directory, f".{name}.tmp")
         pq.write_table(pa.Table.from_pylist(list(rows), schema=TABLES[self._table]), tmp, compression="zstd")
         os.replace(tmp, os.path.join(directory, name))  # atomic: readers see the whole file or none
@@ -193,10 +216,11 @@ class _WriteWindow(beam.DoFn):
 class WriteWindowedTable(beam.PTransform):
     """Windowed records -> one Parquet file per window (and pane) under ``OUT/<table>/``."""
 
-    def __init__(self, table: str, output: str) -> None:
+    def __init__(self, table: str, output: str, tag: str | None = None) -> None:
         super().__init__()
         self._table = table
         self._output = output
+        self._tag = tag  # told apart files of the same window from different micro-batches
 
     def expand(self, records):
         table = self._table
@@ -204,5 +228,5 @@ class WriteWindowedTable(beam.PTransform):
             records
             | "ToRows" >> beam.Map(lambda r: (table, as_row(r)))
             | "PerWindow" >> beam.GroupByKey()
-            | "WriteWindow" >> beam.ParDo(_WriteWindow(self._table, self._output))
+            | "WriteWindow" >> beam.ParDo(_WriteWindow(self._table, self._output, self._tag))
         )
