@@ -31,7 +31,7 @@ from schemas.records import Chunk
 
 __all__ = ["evaluate_events", "evaluate_ner", "main"]
 
-WINDOW = 256
+WINDOW = 1024
 
 
 def _chunk(index: int, words: tuple[str, ...]) -> Chunk:

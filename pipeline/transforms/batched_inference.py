@@ -75,7 +75,7 @@ class BatchedInference(beam.PTransform):
     """
 
     def __init__(self, handler: ModelHandler, doc_id_of: Callable[[Any], str], shards: int = 32,
-                 window: int = 256) -> None:
+                 window: int = 1024) -> None:
         super().__init__()
         self._handler = handler
         self._doc_id_of = doc_id_of

@@ -86,7 +86,7 @@ def test_beam_length_fn_alone_does_not_bucket(tmp_path):
 
 def test_handler_window_is_fixed_and_passes_respect_rows_and_tokens(monkeypatch):
     handler = NerModelHandler(DEFAULT_NER, device="cpu", batch_size=4, max_batch_tokens=120)
-    assert handler.batch_elements_kwargs() == {"min_batch_size": 256, "max_batch_size": 256}
+    assert handler.batch_elements_kwargs() == {"min_batch_size": 1024, "max_batch_size": 1024}
     texts = [" ".join(["word"] * n) + f" in Berlin, said Angela Merkel {n}." for n in (3, 40, 8, 25, 1, 12, 30, 5, 2)]
     chunks = [c for i, t in enumerate(texts) for c in make_chunks(f"d{i}", t, clean_text(t))[0]]
     loaded = handler.load_model()
