@@ -179,7 +179,8 @@ def _child(mode: str, path: str, device: str, precision: str, workdir: str) -> d
 def _run_child(mode: str, path: str, device: str, precision: str, workdir: str) -> dict:
     cmd = [sys.executable, "-m", "benchmarks.run", "--child", mode, "--input", path, "--device", device,
            "--precision", precision, "--workdir", workdir]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
+    env = {**os.environ, "NEWSEVENTS_EXPERIMENTAL_INT8": "1"}  # the int8 path is measured, not offered
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent, env=env)
     if proc.returncode != 0:
         raise RuntimeError(f"benchmark mode {mode!r} failed:\n{proc.stderr[-4000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])

@@ -92,16 +92,23 @@ def model_outputs(model, tensors: dict, device: str, precision: Precision | str 
 
 
 def _quantise_int8(model):
+    """int8 weights (per output channel) for the transformer layers' linear maps; heads stay fp32.
+
+    Measured on dev (evaluate commands): NER F1 -0.2 points, event type F1 -0.7 to
+    -1.2 points (per-tensor scales over every linear layer cost 3 points).
+    """
     import warnings
 
     import torch
-    from torch.ao.quantization import quantize_dynamic
+    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
+    spec = {name: per_channel_dynamic_qconfig for name, m in model.named_modules()
+            if isinstance(m, torch.nn.Linear) and ".encoder.layer." in name}
     # torch marks its eager quantisation API deprecated (in favour of torchao) but
     # it is the one that ships with torch; its warnings say nothing to our users.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        return quantize_dynamic(model, spec, dtype=torch.qint8)
 
 
 class TransformerHandler(ModelHandler[ExampleT, PredictionT, ModelT], Generic[ExampleT, PredictionT, ModelT]):

@@ -30,6 +30,11 @@ def _default_threads(options: PipelineOptions) -> int:
     return 0
 
 
+# int8 is measured (benchmarks, evaluate) but not offered: it costs the event
+# model 0.7 type-F1 points on dev, over the 0.5-point budget (see README "Throughput").
+_PRECISIONS = [p.value for p in Precision if p is not Precision.INT8 or os.environ.get("NEWSEVENTS_EXPERIMENTAL_INT8")]
+
+
 class NewsEventsOptions(PipelineOptions):
     """Options of the newsevents pipeline."""
 
@@ -45,8 +50,8 @@ class NewsEventsOptions(PipelineOptions):
         parser.add_argument("--max-batch-tokens", type=int, default=4096,
                             help="most padded sub-word tokens in one forward pass (raise it on a GPU)")
         parser.add_argument("--device", default=Device.AUTO.value, choices=[d.value for d in Device])
-        parser.add_argument("--precision", default=Precision.FP32.value, choices=[p.value for p in Precision],
-                            help="int8: quantised linear layers on the CPU; fp16/bf16: autocast")
+        parser.add_argument("--precision", default=Precision.FP32.value, choices=_PRECISIONS,
+                            help="fp16/bf16: autocast (fp16 on a GPU)")
         parser.add_argument("--threads", type=int, default=0,
                             help="torch threads per worker process (0: the cores divided among the workers)")
         parser.add_argument("--max-article-chars", type=int, default=1_000_000,
