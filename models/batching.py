@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-__all__ = ["token_batches", "token_lengths"]
+__all__ = ["forward_passes", "token_batches", "token_lengths"]
 
 
 def token_batches(lengths: Sequence[int], max_rows: int, max_tokens: int) -> list[list[int]]:
@@ -59,3 +59,21 @@ def token_lengths(tokenizer, batch: Sequence[Sequence[str]], max_length: int,
         enc = tokenizer([list(p) for p in prompts], [list(w) for w in batch], is_split_into_words=True,
                         truncation="only_second", max_length=max_length)
     return [len(ids) for ids in enc["input_ids"]]
+
+
+def forward_passes(loaded, rows: Sequence[Sequence[str]], max_length: int, max_rows: int, max_tokens: int,
+                   with_word_features: bool, prompts: Sequence[Sequence[str]] | None = None):
+    """Run a loaded model over ``rows`` in length-sorted, token-budgeted passes.
+
+    ``loaded`` has ``tokenizer``, ``model``, ``device`` and ``precision`` (the NER
+    and event handlers' loaded models). Yields ``(row indices, EncodedBatch,
+    model outputs)`` for each pass; callers put results back in input order.
+    """
+    from models.base import model_outputs
+    from models.encoding import encode_words
+
+    lengths = token_lengths(loaded.tokenizer, rows, max_length, prompts)
+    for group in token_batches(lengths, max_rows, max_tokens):
+        enc = encode_words(loaded.tokenizer, [rows[i] for i in group], max_length, with_word_features,
+                           prompts=None if prompts is None else [prompts[i] for i in group])
+        yield group, enc, model_outputs(loaded.model, enc.tensors, loaded.device, loaded.precision)

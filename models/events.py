@@ -24,10 +24,9 @@ from typing import Any, Iterable, Sequence
 
 from apache_beam.ml.inference.base import PredictionResult
 
-from models.base import Precision, TransformerHandler, model_outputs
-from models.batching import token_batches, token_lengths
+from models.base import Precision, TransformerHandler
+from models.batching import forward_passes
 from models.decoding import WordSpan, aggregate_words, best_spans_per_type, select_types
-from models.encoding import encode_words
 from models.event_data import type_prompt
 from models.registry import resolve
 from pipeline.errors import ModelLoadError
@@ -73,11 +72,8 @@ def _batched(loaded: LoadedEvents, rows: Sequence[Sequence[str]], head: str, max
 
     probs: list = [None] * len(rows)
     word_ids: list = [None] * len(rows)
-    lengths = token_lengths(loaded.tokenizer, rows, max_length, prompts)
-    for group in token_batches(lengths, max_rows, max_tokens):
-        enc = encode_words(loaded.tokenizer, [rows[i] for i in group], max_length, True,
-                           prompts=None if prompts is None else [prompts[i] for i in group])
-        logits = model_outputs(loaded.model, enc.tensors, loaded.device, loaded.precision)[head].float()
+    for group, enc, outputs in forward_passes(loaded, rows, max_length, max_rows, max_tokens, True, prompts):
+        logits = outputs[head].float()
         p = (torch.sigmoid(logits) if head == "type_logits" else torch.softmax(logits, dim=-1)).cpu().numpy()
         for row, i in enumerate(group):
             probs[i] = p[row]

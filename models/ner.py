@@ -22,10 +22,9 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 from apache_beam.ml.inference.base import PredictionResult
 
-from models.base import Precision, TransformerHandler, model_outputs
-from models.batching import token_batches, token_lengths
+from models.base import Precision, TransformerHandler
+from models.batching import forward_passes
 from models.decoding import Aggregation, aggregate_words, decode_spans, normalise_labels
-from models.encoding import encode_words
 from schemas.records import Chunk, EntityMention
 
 __all__ = ["LoadedNer", "NerModelHandler", "mention_id", "spans_to_mentions"]
@@ -108,11 +107,9 @@ class NerModelHandler(TransformerHandler[Chunk, PredictionResult, LoadedNer]):
 
         out_p: list = [None] * len(words)
         out_w: list = [None] * len(words)
-        lengths = token_lengths(model.tokenizer, words, self._max_length)
-        for rows in token_batches(lengths, self._batch_size, self._max_batch_tokens):
-            enc = encode_words(model.tokenizer, [words[i] for i in rows], self._max_length, model.with_word_features)
-            logits = model_outputs(model.model, enc.tensors, model.device, model.precision).logits
-            probs = torch.softmax(logits.float(), dim=-1).cpu().numpy()
+        for rows, enc, outputs in forward_passes(model, words, self._max_length, self._batch_size,
+                                                 self._max_batch_tokens, model.with_word_features):
+            probs = torch.softmax(outputs.logits.float(), dim=-1).cpu().numpy()
             for row, i in enumerate(rows):
                 out_p[i] = probs[row]
                 out_w[i] = enc.word_ids[row]

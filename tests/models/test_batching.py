@@ -97,7 +97,7 @@ def test_handler_window_is_fixed_and_passes_respect_rows_and_tokens(monkeypatch)
         shapes.append(tuple(tensors["input_ids"].shape))
         return real(model, tensors, device, precision)
 
-    monkeypatch.setattr("models.ner.model_outputs", spy)
+    monkeypatch.setattr("models.base.model_outputs", spy)
     small = list(handler.run_inference(chunks, loaded))
     assert all(rows <= 4 and (rows * width <= 120 or rows == 1) for rows, width in shapes)
     assert len(shapes) > 2
