@@ -14,7 +14,8 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from pipeline.io.write_tables import table_dir
+from pipeline.io.read_articles import split_location
+from pipeline.io.write_tables import has_table_files, table_dir
 
 __all__ = ["RunSummary", "count_rows", "summarise", "write_summary"]
 
@@ -24,18 +25,9 @@ RunSummary = dict[str, Any]
 def count_rows(output: str, table: str, columns: list[str] | None = None):
     """The rows of one written table (``None`` if the table does not exist)."""
     path = table_dir(output, table)
-    if not os.path.isdir(path) or not any(f.endswith(".parquet") and not f.startswith((".", "_"))
-                                          for _, _, fs in os.walk(path) for f in fs):
+    if not has_table_files(path):
         return None
     return pq.read_table(path, columns=columns)
-
-
-def _file_of(location: str | None) -> str:
-    # Input locations are "path:line" for JSON Lines records and "path" for text files.
-    if not location:
-        return ""
-    path, _, line = location.rpartition(":")
-    return path if path and line.isdigit() else location
 
 
 def summarise(output: str, read_counts: dict[str, int] | None, seconds: float, files: list) -> RunSummary:
@@ -61,7 +53,7 @@ def summarise(output: str, read_counts: dict[str, int] | None, seconds: float, f
         by_file[path] = {"read": read, "documents": 0, "dead_letters": 0}
     for rows, key in ((doc_rows, "documents"), (record_dead, "dead_letters")):
         for r in rows:
-            entry = by_file.setdefault(_file_of(r["input_location"]),
+            entry = by_file.setdefault(split_location(r["input_location"])[0],
                                        {"read": None if read_counts is None else 0, "documents": 0, "dead_letters": 0})
             entry[key] += 1
     for entry in by_file.values():

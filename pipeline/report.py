@@ -22,14 +22,13 @@ def load_tables(output: str) -> dict:
     """The run's tables as pandas DataFrames (Hive partitions read as columns)."""
     import pyarrow.dataset as ds
 
+    from pipeline.io.write_tables import has_table_files
     from schemas.arrow import TABLES
 
     tables = {}
     for name, schema in TABLES.items():
         path = os.path.join(output, name)
-        has_files = os.path.isdir(path) and any(
-            f.endswith(".parquet") and not f.startswith((".", "_")) for _, _, fs in os.walk(path) for f in fs)
-        table = ds.dataset(path, partitioning="hive").to_table() if has_files else schema.empty_table()
+        table = ds.dataset(path, partitioning="hive").to_table() if has_table_files(path) else schema.empty_table()
         tables[name] = table.to_pandas()
     return tables
 

@@ -125,14 +125,14 @@ def run(argv: list[str] | None = None, test_pipeline=None) -> dict:
 
 def _files_read(cfg, watch_ended: float) -> list:
     """Files a streaming run read: those its rows name, and those settled long enough before it stopped."""
-    from pipeline.io.read_articles import expand_input
-    from pipeline.metrics import _file_of, count_rows
+    from pipeline.io.read_articles import expand_input, split_location
+    from pipeline.metrics import count_rows
 
     named = set()
     for table in ("documents", "dead_letters"):
         rows = count_rows(cfg.output, table, ["input_location"])
         if rows is not None:
-            named |= {_file_of(loc) for loc in rows.column("input_location").to_pylist()}
+            named |= {split_location(loc)[0] for loc in rows.column("input_location").to_pylist()}
     try:
         present = expand_input(cfg.input)
     except ConfigError:

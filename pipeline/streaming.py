@@ -29,8 +29,6 @@ import time
 from typing import Any, Iterator
 
 import apache_beam as beam
-import pyarrow as pa
-import pyarrow.parquet as pq
 from apache_beam.coders import BooleanCoder
 from apache_beam.io import fileio
 from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTracker
@@ -41,8 +39,7 @@ from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 from apache_beam.utils.timestamp import Duration, Timestamp
 
 from pipeline.io.read_articles import JSON_SUFFIXES, TEXT_SUFFIXES, InputFile, ParseFiles
-from pipeline.io.write_tables import table_dir
-from schemas.arrow import TABLES
+from pipeline.io.write_tables import table_dir, write_rows_file
 from schemas.records import Article, as_row
 
 __all__ = ["STOP", "EventTimeWindows", "WatchArticles", "WriteWindowedTable", "event_time", "stop_on_signals", "watch_pattern"]
@@ -204,13 +201,8 @@ class _WriteWindow(beam.DoFn):
     def process(self, item, win=beam.DoFn.WindowParam, pane=beam.DoFn.PaneInfoParam) -> Iterator[str]:
         _, rows = item
         start = dt.datetime.fromtimestamp(win.start.micros / 1e6, dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-        directory = table_dir(self._output, self._table)
-        os.makedirs(directory, exist_ok=True)
         name = f"part-{start}-{self._tag + '-' if self._tag else ''}{pane.index:03d}.parquet"
-        tmp = os.path.join(directory, f".{name}.tmp")
-        pq.write_table(pa.Table.from_pylist(list(rows), schema=TABLES[self._table]), tmp, compression="zstd")
-        os.replace(tmp, os.path.join(directory, name))  # atomic: readers see the whole file or none
-        yield os.path.join(directory, name)
+        yield write_rows_file(rows, self._table, os.path.join(table_dir(self._output, self._table), name))
 
 
 class WriteWindowedTable(beam.PTransform):

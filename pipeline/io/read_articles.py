@@ -34,6 +34,7 @@ __all__ = [
     "parse_published",
     "parse_text_file",
     "read_lines",
+    "split_location",
 ]
 
 READ_NAMESPACE = "newsevents.records_read"  # counter name: the input file's path
@@ -185,6 +186,18 @@ def parse_text_file(raw: bytes, doc_id: str, location: str, max_chars: int) -> A
                      "re-encode it as UTF-8.", raw, location, doc_id)
     bad = _check_text(text, location, text, doc_id, max_chars)
     return bad if bad is not None else Article(doc_id=doc_id, text=text, input_location=location)
+
+
+def split_location(location: str | None) -> tuple[str, int]:
+    """An input location -> ``(file, line)``: ``"path:12"`` for JSON Lines records, ``"path"`` (line 0) for text files.
+
+    >>> split_location("in/a.jsonl:12"), split_location("in/memo.txt")
+    (('in/a.jsonl', 12), ('in/memo.txt', 0))
+    """
+    if not location:
+        return "", 0
+    path, _, line = location.rpartition(":")
+    return (path, int(line)) if path and line.isdigit() else (location, 0)
 
 
 def read_lines(fh, limit: int, block_size: int = 1 << 20) -> Iterator[tuple[int, bytes | None]]:

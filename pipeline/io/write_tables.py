@@ -13,12 +13,27 @@ from apache_beam.io.parquetio import WriteToParquet
 from schemas.arrow import TABLES
 from schemas.records import as_row
 
-__all__ = ["WriteTable", "table_dir"]
+__all__ = ["WriteTable", "has_table_files", "table_dir", "write_rows_file"]
 
 
 def table_dir(output: str, table: str) -> str:
     """Directory of one table under the run's output directory."""
     return os.path.join(output, table)
+
+
+def has_table_files(path: str) -> bool:
+    """Whether a table directory holds any Parquet file a reader sees (hidden ``.``/``_`` names excluded)."""
+    return os.path.isdir(path) and any(
+        f.endswith(".parquet") and not f.startswith((".", "_")) for _, _, fs in os.walk(path) for f in fs)
+
+
+def write_rows_file(rows, table: str, path: str) -> str:
+    """Write row dicts as one Parquet file of ``table``'s schema, atomically (hidden name, then rename)."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.tmp")
+    pq.write_table(pa.Table.from_pylist(list(rows), schema=TABLES[table]), tmp, compression="zstd")
+    os.replace(tmp, path)  # readers see the whole file or none
+    return path
 
 
 class WriteTable(beam.PTransform):
@@ -64,10 +79,7 @@ class WriteTable(beam.PTransform):
 
         def write(item) -> str:
             index, rows = item
-            os.makedirs(directory, exist_ok=True)
-            path = os.path.join(directory, f"part-{index:05d}-of-{shards:05d}.parquet")
-            pq.write_table(pa.Table.from_pylist(list(rows), schema=TABLES[table]), path, compression="zstd")
-            return path
+            return write_rows_file(rows, table, os.path.join(directory, f"part-{index:05d}-of-{shards:05d}.parquet"))
 
         return (
             records

@@ -16,10 +16,11 @@ from typing import Iterable, Iterator
 import apache_beam as beam
 
 from pipeline.errors import Reason, Stage
+from pipeline.io.read_articles import split_location
 from pipeline.transforms.split import SplitByType
 from schemas.records import Article, DeadLetter
 
-__all__ = ["Deduplicate", "location_key", "text_key"]
+__all__ = ["Deduplicate", "text_key"]
 
 PAYLOAD_CHARS = 2000
 _SPACE = re.compile(r"\s+")
@@ -31,15 +32,10 @@ def text_key(text: str) -> str:
     return hashlib.sha256(norm.encode("utf-8", errors="surrogatepass")).hexdigest()
 
 
-def location_key(location: str) -> tuple[str, int]:
-    """``"path:12"`` -> ``("path", 12)``, so line 9 sorts before line 10."""
-    path, _, line = location.rpartition(":")
-    return (path, int(line)) if path and line.isdigit() else (location, 0)
-
-
 def _keep_first(what: str):
     def split(item: tuple[str, Iterable[Article]]) -> Iterator:
-        copies = sorted(item[1], key=lambda a: (location_key(a.input_location), a.doc_id))
+        # (file, line number): line 9 sorts before line 10.
+        copies = sorted(item[1], key=lambda a: (split_location(a.input_location), a.doc_id))
         yield copies[0]
         for dup in copies[1:]:
             yield DeadLetter(
