@@ -181,7 +181,7 @@ def _is_partitioned(output: str, table: str) -> bool | None:
                for name in os.listdir(path))
 
 
-def _plan(output: str, stage: str, run_id: str, layout: dict[str, list[str]], mode: Mode,
+def _plan(output: str, stage: str, layout: dict[str, list[str]], mode: Mode,
           partition_by: str | None) -> list[tuple[str, str]]:
     final = os.path.join(stage, "final")
     steps: list[tuple[str, str]] = []
@@ -229,7 +229,7 @@ def commit(output: str, stage: str, run_id: str, mode: Mode | str, partition_by:
     """Lay out the staged tables, journal the moves, apply them, then drop the staging directory."""
     mode = Mode(mode)
     layout = _layout(stage, run_id, partition_by)
-    steps = _plan(output, stage, run_id, layout, mode, partition_by)
+    steps = _plan(output, stage, layout, mode, partition_by)
     journal = os.path.join(stage, JOURNAL)
     with open(journal + ".tmp", "w", encoding="utf-8") as fh:
         json.dump(steps, fh)

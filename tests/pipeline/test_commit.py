@@ -119,7 +119,7 @@ def test_recover_finishes_a_commit_killed_half_way(tmp_path, done):
     out = str(tmp_path)
     commit(out, _stage(out, "run1", [_doc("a", D1)]), "run1", "overwrite", None)
     stage = _stage(out, "run2", [_doc("b", D1), _doc("c", D2)])
-    steps = _plan(out, stage, "run2", _layout(stage, "run2", None), Mode.OVERWRITE, None)
+    steps = _plan(out, stage, _layout(stage, "run2", None), Mode.OVERWRITE, None)
     with open(os.path.join(stage, JOURNAL), "w") as fh:
         json.dump(steps, fh)
     _apply(steps[:done], stage)  # the crash: only some steps happened
