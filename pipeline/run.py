@@ -39,6 +39,31 @@ def _read_counts(result) -> dict[str, int] | None:
     return counts
 
 
+def _counts(result, files, max_chars: int) -> dict[str, int] | None:
+    """Records read per file: the reader's counters, else (a runner without metrics) counted in ``files()``.
+
+    ``files`` is None where the input cannot be read from here (a cluster's remote paths).
+    """
+    counts = _read_counts(result)
+    if counts is None and files is not None:
+        from pipeline.io.read_articles import count_records
+
+        counts = count_records(files(), max_chars)
+    return counts
+
+
+def _require_accounted(summary: dict, consequence: str) -> None:
+    """Raise AccountingError naming the files whose records are not all documents or dead letters."""
+    if summary["accounted"]:
+        return
+    bad = {f: c for f, c in summary["by_file"].items() if not c["accounted"]}
+    raise AccountingError(
+        f"Records read ({summary['records_read']}) != documents written ({summary['documents_written']}) "
+        f"+ record dead letters ({summary['record_dead_letters']}) for the files {bad}; {consequence}. "
+        "Please report this with the input that caused it."
+    )
+
+
 def _settings(cfg) -> dict:
     # What shapes the output besides the input bytes: part of the run id.
     from models.registry import resolve
@@ -65,7 +90,7 @@ def run(argv: list[str] | None = None, test_pipeline=None) -> dict:
 
     from pipeline.graph import build_graph, event_handler, ner_handler
     from pipeline.io.commit import check_mode, commit, compute_run_id, recover, staging_dir
-    from pipeline.io.read_articles import count_records, expand_input
+    from pipeline.io.read_articles import expand_input
     from pipeline.metrics import summarise, write_summary
     from pipeline.options import RunConfig
     from pipeline.runners import runner_argv
@@ -103,21 +128,13 @@ def run(argv: list[str] | None = None, test_pipeline=None) -> dict:
         result.wait_until_finish()
         if getattr(result, "client", None) is not None:  # the DaskRunner's client, before its cluster goes
             result.client.close()
-    counts = _read_counts(result)
-    if counts is None and local:  # the runner reports no metrics: count the input independently
-        counts = count_records(files, cfg.max_article_chars)
+    counts = _counts(result, (lambda: files) if local else None, cfg.max_article_chars)
     summary = summarise(stage, counts, time.perf_counter() - started, files)
     summary.update(run_id=run_id, mode=cfg.mode, partition_by=cfg.partition_by)
     write_summary(stage, summary)
-    if not summary["accounted"]:
-        if local:
-            shutil.rmtree(stage, ignore_errors=True)  # nothing of a run that lost records becomes visible
-        bad = {f: c for f, c in summary["by_file"].items() if not c["accounted"]}
-        raise AccountingError(
-            f"Records read ({summary['records_read']}) != documents written ({summary['documents_written']}) "
-            f"+ record dead letters ({summary['record_dead_letters']}) for the files {bad}; nothing was committed "
-            f"to {cfg.output}. Please report this with the input that caused it."
-        )
+    if not summary["accounted"] and local:
+        shutil.rmtree(stage, ignore_errors=True)  # nothing of a run that lost records becomes visible
+    _require_accounted(summary, f"nothing was committed to {cfg.output}")
     if local:
         commit(cfg.output, stage, run_id, cfg.mode, cfg.partition_by)
     return summary
@@ -149,7 +166,6 @@ def _run_streaming(cfg, options, test_pipeline=None) -> dict:
 
     from pipeline.graph import build_graph
     from pipeline.io.commit import check_mode
-    from pipeline.io.read_articles import count_records
     from pipeline.metrics import summarise, write_summary
     from pipeline.streaming import STOP, stop_on_signals
     from schemas.arrow import TABLES
@@ -182,18 +198,11 @@ def _run_streaming(cfg, options, test_pipeline=None) -> dict:
         result = pipeline.run()
         result.wait_until_finish()
     watch_ended = time.time()
-    counts = _read_counts(result)
-    if counts is None:  # no metrics: count, in the files themselves, the records of every file that was read
-        counts = count_records(_files_read(cfg, watch_ended), cfg.max_article_chars)
+    counts = _counts(result, lambda: _files_read(cfg, watch_ended), cfg.max_article_chars)
     summary = summarise(cfg.output, counts, time.perf_counter() - started, [])
     summary.update(input_files=len(summary["by_file"]), run_id=None, mode=cfg.mode, partition_by=None, streaming=True)
     write_summary(cfg.output, summary)
-    if not summary["accounted"]:
-        raise AccountingError(
-            f"Records read ({summary['records_read']}) != documents written ({summary['documents_written']}) "
-            f"+ record dead letters ({summary['record_dead_letters']}) in the streaming run into {cfg.output}. "
-            "Please report this with the input that caused it."
-        )
+    _require_accounted(summary, f"in the streaming run into {cfg.output}")
     return summary
 
 
@@ -238,7 +247,7 @@ def _micro_batches(cfg, options, started: float) -> dict:
     from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
     from pipeline.graph import build_graph
-    from pipeline.io.read_articles import count_records, expand_input
+    from pipeline.io.read_articles import expand_input
     from pipeline.metrics import summarise, write_summary
     from pipeline.streaming import STOP
     from schemas.arrow import TABLES
@@ -267,13 +276,8 @@ def _micro_batches(cfg, options, started: float) -> dict:
                 build_graph(pipeline, batch_cfg, batch, stage)
                 result = pipeline.run()
                 result.wait_until_finish()
-                counts = _read_counts(result)
-                if counts is None:
-                    counts = count_records(batch, cfg.max_article_chars)
-                part = summarise(stage, counts, 0.0, batch)
-                if not part["accounted"]:
-                    raise AccountingError(f"Micro-batch {seq} of the streaming run did not account for every "
-                                          f"record: {part['by_file']}; its files were not committed.")
+                part = summarise(stage, _counts(result, lambda: batch, cfg.max_article_chars), 0.0, batch)
+                _require_accounted(part, f"micro-batch {seq} of the streaming run was not committed")
                 for table in TABLES:  # each file is complete: moving it in is atomic
                     src = os.path.join(stage, table)
                     for name in sorted(os.listdir(src)) if os.path.isdir(src) else []:

@@ -108,3 +108,31 @@ def test_duplicates_are_written_once_and_counted(samples_dir, tmp_path):
     assert sorted(json.loads(d)["input_location"].rsplit("/", 1)[1] for d in docs) == ["a.jsonl:1", "b.jsonl:1"]
     assert summary["by_file"][str(inp / "a.jsonl")] == {"read": 3, "documents": 1, "dead_letters": 2,
                                                         "accounted": True}
+
+
+class _NoMetrics:
+    """A runner result that reports no metrics, as the DaskRunner's does."""
+
+    def metrics(self):
+        raise NotImplementedError
+
+
+def test_records_that_vanish_raise_accounting_error_naming_the_file(tmp_path):
+    from pipeline.errors import AccountingError
+    from pipeline.io.read_articles import expand_input
+    from pipeline.metrics import summarise
+    from pipeline.run import _counts, _require_accounted
+
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"id": "1", "text": "Police arrested him."}\n{"id": "2", "text": "Nothing."}\n')
+    files = expand_input(str(src))
+    # No metrics from the runner: the input is counted in the file itself (2 records),
+    # and an empty output (no documents, no dead letters) cannot balance it.
+    counts = _counts(_NoMetrics(), lambda: files, 10_000)
+    assert counts == {str(src): 2}
+    summary = summarise(str(tmp_path / "empty_out"), counts, 0.0, files)
+    with pytest.raises(AccountingError, match="in.jsonl"):
+        _require_accounted(summary, "nothing was committed")
+    # Where the input cannot be read from here, accounting is left unchecked, not failed.
+    assert _counts(_NoMetrics(), None, 10_000) is None
+    _require_accounted(summarise(str(tmp_path / "empty_out"), None, 0.0, files), "unused")
