@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--dev", default=str(DATA_DIR / "dev.jsonl"))
     ap.add_argument("--out", default=str(DEFAULT_OUT))
     ap.add_argument("--ner-model", default=DEFAULT_NER, help="NER model to start from and share embeddings with")
-    ap.add_argument("--epochs", type=int, default=12)
+    ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--lr", type=float, default=8e-5)
     ap.add_argument("--head-lr", type=float, default=1e-3)
