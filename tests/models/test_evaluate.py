@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from models.evaluate import evaluate_ner
+from models.evaluate import evaluate_events, evaluate_ner
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 
@@ -32,3 +32,32 @@ def test_shipped_model_meets_the_dev_target():
     if not dev.exists():
         pytest.skip("../shared/data/ner is not here")
     assert evaluate_ner(str(dev), device="cpu")["f1"] >= 0.92
+
+
+SHARED_EXAMPLE = Path(__file__).resolve().parents[3] / "shared" / "examples" / "telegram_events.jsonl"
+TEAM_DEV = Path(__file__).resolve().parents[2] / "models" / "data" / "events" / "dev.jsonl"
+
+
+def test_evaluate_events_on_team_written_sentences():
+    result = evaluate_events(str(GOLDEN / "events_mini.jsonl"), device="cpu")
+    assert set(result) >= {"type_precision", "type_recall", "type_f1", "source_f1", "target_f1", "per_type_f1"}
+    assert result["sentences"] == 6 and result["gold_events"] == 5
+    assert result["type_f1"] >= 0.8  # plain, unambiguous sentences written for this test
+
+
+def test_evaluate_events_cli_last_line_is_json():
+    proc = subprocess.run([sys.executable, "-m", "models.evaluate", "events", "--gold", str(GOLDEN / "events_mini.jsonl")],
+                          capture_output=True, text=True, check=True)
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert 0.0 <= result["type_f1"] <= 1.0 and result["event_model"] == "events.minilm_roles.v1"
+
+
+def test_shipped_event_model_on_the_shared_example_article():
+    if not SHARED_EXAMPLE.exists():
+        pytest.skip("../shared/examples is not here")
+    assert evaluate_events(str(SHARED_EXAMPLE), device="cpu")["type_f1"] >= 0.75
+
+
+@pytest.mark.slow
+def test_shipped_event_model_meets_the_team_dev_target():
+    assert evaluate_events(str(TEAM_DEV), device="cpu")["type_f1"] >= 0.85
