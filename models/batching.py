@@ -9,9 +9,9 @@ ones. Pure functions, tested without a model.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
-__all__ = ["forward_passes", "token_batches", "token_lengths"]
+__all__ = ["row_probabilities", "token_batches", "token_lengths"]
 
 
 def token_batches(lengths: Sequence[int], max_rows: int, max_tokens: int) -> list[list[int]]:
@@ -61,19 +61,27 @@ def token_lengths(tokenizer, batch: Sequence[Sequence[str]], max_length: int,
     return [len(ids) for ids in enc["input_ids"]]
 
 
-def forward_passes(loaded, rows: Sequence[Sequence[str]], max_length: int, max_rows: int, max_tokens: int,
-                   with_word_features: bool, prompts: Sequence[Sequence[str]] | None = None):
+def row_probabilities(loaded, rows: Sequence[Sequence[str]], max_length: int, max_rows: int, max_tokens: int,
+                      with_word_features: bool, to_probs: Callable, prompts: Sequence[Sequence[str]] | None = None,
+                      ) -> tuple[list, list]:
     """Run a loaded model over ``rows`` in length-sorted, token-budgeted passes.
 
     ``loaded`` has ``tokenizer``, ``model``, ``device`` and ``precision`` (the NER
-    and event handlers' loaded models). Yields ``(row indices, EncodedBatch,
-    model outputs)`` for each pass; callers put results back in input order.
+    and event handlers' loaded models); ``to_probs`` turns one pass's model
+    outputs into a numpy array with a row per input row. Returns, in input order,
+    each row's probabilities and its token -> word map.
     """
     from models.base import model_outputs
     from models.encoding import encode_words
 
+    probs: list = [None] * len(rows)
+    word_ids: list = [None] * len(rows)
     lengths = token_lengths(loaded.tokenizer, rows, max_length, prompts)
     for group in token_batches(lengths, max_rows, max_tokens):
         enc = encode_words(loaded.tokenizer, [rows[i] for i in group], max_length, with_word_features,
                            prompts=None if prompts is None else [prompts[i] for i in group])
-        yield group, enc, model_outputs(loaded.model, enc.tensors, loaded.device, loaded.precision)
+        p = to_probs(model_outputs(loaded.model, enc.tensors, loaded.device, loaded.precision))
+        for row, i in enumerate(group):
+            probs[i] = p[row]
+            word_ids[i] = enc.word_ids[row]
+    return probs, word_ids

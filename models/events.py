@@ -25,7 +25,7 @@ from typing import Any, Iterable, Sequence
 from apache_beam.ml.inference.base import PredictionResult
 
 from models.base import Precision, TransformerHandler
-from models.batching import forward_passes
+from models.batching import row_probabilities
 from models.decoding import WordSpan, aggregate_words, best_spans_per_type, select_types
 from models.event_data import type_prompt
 from models.registry import resolve
@@ -65,20 +65,16 @@ def embedding_digest(tensor) -> str:
     return hashlib.sha256(tensor.detach().to("cpu").half().numpy().tobytes()).hexdigest()[:16]
 
 
-def _batched(loaded: LoadedEvents, rows: Sequence[Sequence[str]], head: str, max_length: int, max_rows: int,
-             max_tokens: int, prompts: Sequence[Sequence[str]] | None = None) -> tuple[list, list]:
-    # Forward passes over length-sorted, token-budgeted groups; outputs in input order.
+def _type_probs(outputs):
     import torch
 
-    probs: list = [None] * len(rows)
-    word_ids: list = [None] * len(rows)
-    for group, enc, outputs in forward_passes(loaded, rows, max_length, max_rows, max_tokens, True, prompts):
-        logits = outputs[head].float()
-        p = (torch.sigmoid(logits) if head == "type_logits" else torch.softmax(logits, dim=-1)).cpu().numpy()
-        for row, i in enumerate(group):
-            probs[i] = p[row]
-            word_ids[i] = enc.word_ids[row]
-    return probs, word_ids
+    return torch.sigmoid(outputs["type_logits"].float()).cpu().numpy()
+
+
+def _role_probs(outputs):
+    import torch
+
+    return torch.softmax(outputs["role_logits"].float(), dim=-1).cpu().numpy()
 
 
 def predict_events(
@@ -95,12 +91,13 @@ def predict_events(
     rows = [i for i, words in enumerate(batch) if words]
     if not rows:
         return out
-    type_probs, _ = _batched(loaded, [batch[i] for i in rows], "type_logits", max_length, max_rows, max_tokens)
+    type_probs, _ = row_probabilities(loaded, [batch[i] for i in rows], max_length, max_rows, max_tokens, True,
+                                      _type_probs)
     asks = [(i, t, p) for i, probs in zip(rows, type_probs) for t, p in select_types(probs, loaded.types, threshold)]
     if not asks:
         return out
-    role_probs, word_ids = _batched(loaded, [batch[i] for i, _, _ in asks], "role_logits", max_length, max_rows,
-                                    max_tokens, prompts=[type_prompt(t) for _, t, _ in asks])
+    role_probs, word_ids = row_probabilities(loaded, [batch[i] for i, _, _ in asks], max_length, max_rows, max_tokens,
+                                             True, _role_probs, prompts=[type_prompt(t) for _, t, _ in asks])
     for (i, t, p), probs, wids in zip(asks, role_probs, word_ids):
         word_probs = aggregate_words(probs, wids, len(batch[i]))
         out[i].append(RawEvent(t, round(p, 4), best_spans_per_type(word_probs, loaded.roles)))

@@ -19,11 +19,10 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
-import numpy as np
 from apache_beam.ml.inference.base import PredictionResult
 
 from models.base import Precision, TransformerHandler
-from models.batching import forward_passes
+from models.batching import row_probabilities
 from models.decoding import Aggregation, aggregate_words, decode_spans, normalise_labels
 from schemas.records import Chunk, EntityMention
 
@@ -71,6 +70,12 @@ def spans_to_mentions(chunk: Chunk, spans, model_name: str) -> list[EntityMentio
     return out
 
 
+def _label_probs(outputs):
+    import torch
+
+    return torch.softmax(outputs.logits.float(), dim=-1).cpu().numpy()
+
+
 class NerModelHandler(TransformerHandler[Chunk, PredictionResult, LoadedNer]):
     """Runs any ``AutoModelForTokenClassification`` over ``Chunk`` batches.
 
@@ -95,22 +100,9 @@ class NerModelHandler(TransformerHandler[Chunk, PredictionResult, LoadedNer]):
     def run_inference(
         self, batch: Sequence[Chunk], model: LoadedNer, inference_args: dict[str, Any] | None = None
     ) -> Iterable[PredictionResult]:
-        probs, word_ids = self._forward(model, [c.words for c in batch])
+        probs, word_ids = row_probabilities(model, [c.words for c in batch], self._max_length, self._batch_size,
+                                            self._max_batch_tokens, model.with_word_features, _label_probs)
         for chunk, p, wids in zip(batch, probs, word_ids):
             wp = aggregate_words(p, wids, len(chunk.words), self.aggregation)
             spans = decode_spans(wp, model.labels)
             yield PredictionResult(chunk, spans_to_mentions(chunk, spans, self.model_name), self.model_name)
-
-    def _forward(self, model: LoadedNer, words: Sequence[Sequence[str]]) -> tuple[list[np.ndarray], list]:
-        """Sub-word label probabilities and token -> word maps, in input order."""
-        import torch
-
-        out_p: list = [None] * len(words)
-        out_w: list = [None] * len(words)
-        for rows, enc, outputs in forward_passes(model, words, self._max_length, self._batch_size,
-                                                 self._max_batch_tokens, model.with_word_features):
-            probs = torch.softmax(outputs.logits.float(), dim=-1).cpu().numpy()
-            for row, i in enumerate(rows):
-                out_p[i] = probs[row]
-                out_w[i] = enc.word_ids[row]
-        return out_p, out_w

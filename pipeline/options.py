@@ -31,7 +31,7 @@ def _default_threads(options: PipelineOptions) -> int:
 
 
 # int8 is measured (benchmarks, evaluate) but not offered: it costs the event
-# model 0.7 type-F1 points on dev, over the 0.5-point budget (see README "Throughput").
+# model 0.9 type-F1 points on dev, over the 0.5-point budget (see README "Quality").
 _PRECISIONS = [p.value for p in Precision if p is not Precision.INT8 or os.environ.get("NEWSEVENTS_EXPERIMENTAL_INT8")]
 
 
