@@ -31,9 +31,6 @@ from schemas.records import Chunk
 
 __all__ = ["evaluate_events", "evaluate_ner", "main"]
 
-WINDOW = 1024
-
-
 def _chunk(index: int, words: tuple[str, ...]) -> Chunk:
     text = " ".join(words)
     spans, pos = [], 0
@@ -43,8 +40,9 @@ def _chunk(index: int, words: tuple[str, ...]) -> Chunk:
     return Chunk(f"s{index}", index, 0, 0, len(text), words, tuple(spans), 0, len(text) + 1, text)
 
 
-def _windows(items: list, size: int):
-    # The windows RunInference hands a handler; the handler sorts and sub-batches each.
+def _windows(items: list, handler):
+    # The windows RunInference hands a handler (its BatchElements size); the handler sorts and sub-batches each.
+    size = handler.batch_elements_kwargs()["max_batch_size"]
     for b in range(0, len(items), size):
         yield items[b : b + size]
 
@@ -58,7 +56,7 @@ def evaluate_ner(conll: str, model: str = DEFAULT_NER, device: str = "cpu", batc
     chunks = [_chunk(i, s.words) for i, s in enumerate(data)]
     predicted: list = [None] * len(chunks)
     started = time.perf_counter()
-    for batch in _windows(chunks, WINDOW):
+    for batch in _windows(chunks, handler):
         for result in handler.run_inference(batch, loaded):
             chunk = result.example
             start_word = {s: i for i, (s, _) in enumerate(chunk.word_spans)}
@@ -98,7 +96,7 @@ def evaluate_events(gold_path: str, event_model: str = DEFAULT_EVENTS, ner_model
         chunks += [(i, c) for c in found]
     predicted: list[list[GoldEvent]] = [[] for _ in gold]
     started = time.perf_counter()
-    for batch in _windows(chunks, WINDOW):
+    for batch in _windows(chunks, ner):
         ner_results = list(ner.run_inference([c for _, c in batch], ner_loaded))
         pairs = [(r.example, r.inference) for r in ner_results]
         for (i, _), result in zip(batch, events.run_inference(pairs, ev_loaded)):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 
 import apache_beam as beam
@@ -10,6 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.parquetio import WriteToParquet
 
+from pipeline.transforms.split import shard_of
 from schemas.arrow import TABLES
 from schemas.records import as_row
 
@@ -74,8 +74,7 @@ class WriteTable(beam.PTransform):
         table, directory, shards = self._table, table_dir(self._output, self._table), self._shards
 
         def shard(row: dict) -> int:
-            key = row.get("doc_id") or repr(sorted(row.items()))
-            return int(hashlib.sha1(key.encode("utf-8", "surrogatepass")).hexdigest(), 16) % shards
+            return shard_of(row.get("doc_id") or repr(sorted(row.items())), shards)
 
         def write(item) -> str:
             index, rows = item

@@ -5,7 +5,7 @@
 ``finish_bundle`` runs, so those elements would vanish, and it routes every tagged
 output of a step to every consumer. This transform runs the same ``ModelHandler``
 without either: elements are grouped by document (``GroupByKey``), each group is
-cut into the handler's windows, and a failed window becomes a failure record
+cut into the handler's windows (its ``batch_elements_kwargs``), and a failed window becomes a failure record
 shaped like ``RunInference``'s ``failed_inferences`` (``(batch, message)``).
 
 The model is loaded once per worker process (``apache_beam.utils.shared``),
@@ -14,7 +14,6 @@ however many partitions the process runs.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -22,7 +21,7 @@ import apache_beam as beam
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 from apache_beam.utils import shared
 
-from pipeline.transforms.split import SplitByType
+from pipeline.transforms.split import SplitByType, shard_of
 
 __all__ = ["BatchedInference"]
 
@@ -39,10 +38,6 @@ class _Box:
     # shared.Shared keeps weak references: the loaded model needs a weak-referenceable holder.
     def __init__(self, value: Any) -> None:
         self.value = value
-
-
-def _shard(doc_id: str, shards: int) -> int:
-    return int(hashlib.sha1(doc_id.encode("utf-8", "surrogatepass")).hexdigest(), 16) % shards
 
 
 class _Infer(beam.DoFn):
@@ -74,21 +69,20 @@ class BatchedInference(beam.PTransform):
         shards: groups the elements are spread over (the parallelism of the stage).
     """
 
-    def __init__(self, handler: ModelHandler, doc_id_of: Callable[[Any], str], shards: int = 32,
-                 window: int = 1024) -> None:
+    def __init__(self, handler: ModelHandler, doc_id_of: Callable[[Any], str], shards: int = 32) -> None:
         super().__init__()
         self._handler = handler
         self._doc_id_of = doc_id_of
         self._shards = shards
-        self._window = window
 
     def expand(self, elements):
         doc_id_of, shards = self._doc_id_of, self._shards
         results, failed = (
             elements
-            | "KeyByShard" >> beam.Map(lambda x: (_shard(doc_id_of(x), shards), x))
+            | "KeyByShard" >> beam.Map(lambda x: (shard_of(doc_id_of(x), shards), x))
             | "GroupShards" >> beam.GroupByKey()
-            | "Infer" >> beam.ParDo(_Infer(self._handler, self._window))
+            # Windows of the size RunInference would hand the handler (its BatchElements size).
+            | "Infer" >> beam.ParDo(_Infer(self._handler, self._handler.batch_elements_kwargs()["max_batch_size"]))
             | "ByType" >> SplitByType(PredictionResult, _Failed)
         )
         return results, failed | "AsFailures" >> beam.Map(lambda f: (f.batch, f.message))

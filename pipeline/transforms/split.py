@@ -1,4 +1,4 @@
-"""Split a PCollection of mixed records by their type.
+"""Split a PCollection of mixed records by their type, or spread it over shards by key.
 
 Used instead of tagged outputs (``ParDo.with_outputs``): every record type of the
 pipeline is its own class, so a type test says where a record goes, and single-output
@@ -8,9 +8,16 @@ tagged output of a step to every consumer).
 
 from __future__ import annotations
 
+import hashlib
+
 import apache_beam as beam
 
-__all__ = ["SplitByType"]
+__all__ = ["SplitByType", "shard_of"]
+
+
+def shard_of(key: str, shards: int) -> int:
+    """A stable shard for ``key`` (a hash, not Python's per-process ``hash``): same key, same shard, every run."""
+    return int(hashlib.sha1(key.encode("utf-8", "surrogatepass")).hexdigest(), 16) % shards
 
 
 class SplitByType(beam.PTransform):
