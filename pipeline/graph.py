@@ -90,7 +90,6 @@ class _Inference(beam.PTransform):
         return results, errors.failed_inferences
 
 
-
 def build_graph(p: beam.Pipeline, cfg: RunConfig, files: list[InputFile], tables_dir: str | None = None) -> None:
     """Add the newsevents DAG to ``p``; tables go under ``tables_dir`` (default ``cfg.output``)."""
     tables_dir = tables_dir or cfg.output

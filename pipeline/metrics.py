@@ -17,9 +17,10 @@ import pyarrow.parquet as pq
 from pipeline.io.read_articles import split_location
 from pipeline.io.write_tables import has_table_files, table_dir
 
-__all__ = ["RunSummary", "count_rows", "summarise", "write_summary"]
+__all__ = ["SUMMARY_FILE", "RunSummary", "count_rows", "read_summary", "summarise", "write_summary"]
 
 RunSummary = dict[str, Any]
+SUMMARY_FILE = "_SUMMARY.json"  # the leading "_" keeps table readers away from it
 
 
 def count_rows(output: str, table: str, columns: list[str] | None = None):
@@ -82,9 +83,18 @@ def summarise(output: str, read_counts: dict[str, int] | None, seconds: float, f
 
 def write_summary(output: str, summary: RunSummary) -> None:
     """Write ``OUTPUT/_SUMMARY.json`` (via a temporary file: readers never see half of it)."""
-    path = os.path.join(output, "_SUMMARY.json")
+    path = os.path.join(output, SUMMARY_FILE)
     os.makedirs(output, exist_ok=True)
     with open(path + ".tmp", "w", encoding="utf-8") as fh:
         json.dump(summary, fh, indent=2, sort_keys=False)
         fh.write("\n")
     os.replace(path + ".tmp", path)
+
+
+def read_summary(output: str) -> RunSummary:
+    """The summary a run wrote to ``OUTPUT/_SUMMARY.json`` (empty if there is none)."""
+    path = os.path.join(output, SUMMARY_FILE)
+    if not os.path.exists(path):
+        return {}
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)

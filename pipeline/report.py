@@ -9,7 +9,6 @@ reason, and sample evidence sentences per event type with the trigger marked.
 from __future__ import annotations
 
 import html
-import json
 import os
 from collections import Counter
 
@@ -22,12 +21,12 @@ def load_tables(output: str) -> dict:
     """The run's tables as pandas DataFrames (Hive partitions read as columns)."""
     import pyarrow.dataset as ds
 
-    from pipeline.io.write_tables import has_table_files
+    from pipeline.io.write_tables import has_table_files, table_dir
     from schemas.arrow import TABLES
 
     tables = {}
     for name, schema in TABLES.items():
-        path = os.path.join(output, name)
+        path = table_dir(output, name)
         table = ds.dataset(path, partitioning="hive").to_table() if has_table_files(path) else schema.empty_table()
         tables[name] = table.to_pandas()
     return tables
@@ -185,6 +184,8 @@ def write_report(output: str) -> str:
         from pipeline.errors import ConfigError
 
         raise ConfigError(f"{output!r} is not a newsevents output directory.")
+    from pipeline.metrics import read_summary
+
     tables = load_tables(output)
     events, dead = tables["events"], tables["dead_letters"]
     directory = os.path.join(output, "_report")
@@ -196,10 +197,7 @@ def write_report(output: str) -> str:
         ("Countries", _plot_countries(events, directory)),
         ("Dead letters", _plot_dead(dead, directory)),
     ]
-    summary = {}
-    if os.path.exists(os.path.join(output, "_SUMMARY.json")):
-        with open(os.path.join(output, "_SUMMARY.json"), encoding="utf-8") as fh:
-            summary = json.load(fh)
+    summary = read_summary(output)
     facts = {
         "documents": len(tables["documents"]), "entity mentions": len(tables["entities"]), "events": len(events),
         "dead letters": len(dead), "records read": summary.get("records_read", "?"),

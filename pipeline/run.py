@@ -166,7 +166,7 @@ def _run_streaming(cfg, options, test_pipeline=None) -> dict:
 
     from pipeline.graph import build_graph
     from pipeline.io.commit import check_mode
-    from pipeline.metrics import summarise, write_summary
+    from pipeline.metrics import SUMMARY_FILE, summarise, write_summary
     from pipeline.streaming import STOP, stop_on_signals
     from schemas.arrow import TABLES
 
@@ -181,7 +181,7 @@ def _run_streaming(cfg, options, test_pipeline=None) -> dict:
     os.makedirs(cfg.output, exist_ok=True)
     check_mode(cfg.output, cfg.mode)
     if cfg.mode == "overwrite":
-        for name in (*TABLES, "_SUMMARY.json"):
+        for name in (*TABLES, SUMMARY_FILE):
             path = os.path.join(cfg.output, name)
             shutil.rmtree(path) if os.path.isdir(path) else os.path.exists(path) and os.remove(path)
     for name in TABLES:  # readers can open every table from the start, empty until a window closes
@@ -247,6 +247,7 @@ def _micro_batches(cfg, options, started: float) -> dict:
     from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
     from pipeline.graph import build_graph
+    from pipeline.io.commit import staging_dir
     from pipeline.io.read_articles import expand_input
     from pipeline.metrics import summarise, write_summary
     from pipeline.streaming import STOP
@@ -269,7 +270,7 @@ def _micro_batches(cfg, options, started: float) -> dict:
             if batch:
                 seq += 1
                 seen |= {f.path for f in batch}
-                stage = os.path.join(cfg.output, "_staging", f"stream-{os.getpid()}-{seq:05d}")
+                stage = staging_dir(cfg.output, f"stream-{os.getpid()}-{seq:05d}")
                 shutil.rmtree(stage, ignore_errors=True)
                 batch_cfg = dataclasses.replace(cfg, batch_tag=f"{os.getpid()}-{seq:05d}")
                 pipeline = beam.Pipeline(options=batch_options)

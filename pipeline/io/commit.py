@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.errors import ConfigError
+from pipeline.metrics import SUMMARY_FILE
 from schemas.arrow import TABLES
 
 __all__ = [
@@ -48,7 +49,6 @@ __all__ = [
 
 STAGING = "_staging"
 JOURNAL = "COMMIT.json"
-SUMMARY = "_SUMMARY.json"
 PARTITION_COLUMN = "published_date"
 # Hive's name for a null partition value; pyarrow, DuckDB and Spark read it as null.
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
@@ -206,7 +206,7 @@ def _plan(output: str, stage: str, layout: dict[str, list[str]], mode: Mode,
             # Append (and the run-level dead letters of a partitioned overwrite):
             # file by file; a file of the same run id is this run's own earlier copy.
             steps += [(os.path.join(final, table, f), os.path.join(output, table, f)) for f in files]
-    steps.append((os.path.join(stage, SUMMARY), os.path.join(output, SUMMARY)))
+    steps.append((os.path.join(stage, SUMMARY_FILE), os.path.join(output, SUMMARY_FILE)))
     return steps
 
 
