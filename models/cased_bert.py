@@ -134,6 +134,8 @@ class CasedBertForEvents(_CasedEncoder):
     - ``role_logits`` ``[B, T, n_roles]``: IOB tags of trigger, source and target,
       for the input ``[CLS] type prompt [SEP] sentence [SEP]`` (question-answering
       style event extraction: one pass per predicted type).
+    - ``mode_logits`` ``[B, n_modes]`` (models whose config lists ``mode_labels``):
+      the PLOVER mode of the asked type, read from ``[CLS]`` of the role input.
 
     The same encoder serves both heads; callers read the head they asked for.
     """
@@ -146,6 +148,8 @@ class CasedBertForEvents(_CasedEncoder):
         super().__init__(config)
         self.type_head = nn.Linear(config.hidden_size, len(config.event_types))
         self.role_head = nn.Linear(config.hidden_size, len(config.role_labels))
+        modes = getattr(config, "mode_labels", None)
+        self.mode_head = nn.Linear(config.hidden_size, len(modes)) if modes else None
         self.post_init()
 
     def forward(
@@ -158,7 +162,10 @@ class CasedBertForEvents(_CasedEncoder):
         **kwargs,
     ) -> dict[str, torch.Tensor]:
         hidden = self.encode(input_ids, attention_mask, token_type_ids, char_ids, casing_ids)
-        return {"type_logits": self.type_head(hidden[:, 0]), "role_logits": self.role_head(hidden)}
+        out = {"type_logits": self.type_head(hidden[:, 0]), "role_logits": self.role_head(hidden)}
+        if self.mode_head is not None:
+            out["mode_logits"] = self.mode_head(hidden[:, 0])
+        return out
 
 
 AutoConfig.register(CasedBertConfig.model_type, CasedBertConfig, exist_ok=True)

@@ -20,6 +20,7 @@ __all__ = [
     "bio_labels",
     "decode_spans",
     "normalise_labels",
+    "select_mode",
     "select_types",
     "viterbi_bio",
 ]
@@ -187,6 +188,29 @@ def best_spans_per_type(probs: np.ndarray, labels: Sequence[str]) -> dict[str, W
     return best
 
 
-def select_types(probs: np.ndarray, names: Sequence[str], threshold: float) -> list[tuple[str, float]]:
-    """Event types whose independent (sigmoid) probability reaches ``threshold``."""
-    return [(names[i], float(p)) for i, p in enumerate(probs) if p >= threshold]
+def select_types(probs: np.ndarray, names: Sequence[str], threshold: float,
+                 per_type: dict[str, float] | None = None) -> list[tuple[str, float]]:
+    """Event types whose independent (sigmoid) probability reaches their threshold.
+
+    ``per_type`` overrides ``threshold`` for the types it names.
+
+    >>> select_types(np.array([0.5, 0.35]), ["AID", "AGREE"], 0.4, {"AGREE": 0.3})
+    [('AID', 0.5), ('AGREE', 0.35)]
+    """
+    per_type = per_type or {}
+    return [(names[i], float(p)) for i, p in enumerate(probs) if p >= per_type.get(names[i], threshold)]
+
+
+def select_mode(probs: np.ndarray, labels: Sequence[str], allowed: Sequence[str]) -> str | None:
+    """The most probable of ``allowed`` modes, or ``None`` when "no mode" (``labels[0]``) wins.
+
+    >>> select_mode(np.array([0.2, 0.5, 0.3]), ["none", "arrest", "firearms"], ["firearms"])
+    'firearms'
+    >>> select_mode(np.array([0.6, 0.1, 0.3]), ["none", "arrest", "firearms"], ["firearms"]) is None
+    True
+    """
+    best, best_p = None, float(probs[0])
+    for i, name in enumerate(labels):
+        if i and name in allowed and float(probs[i]) > best_p:
+            best, best_p = name, float(probs[i])
+    return best

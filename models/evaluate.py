@@ -2,6 +2,7 @@
 
     python -m models.evaluate ner --conll FILE [--model NAME|PATH|HUB_ID] [--device cpu] [--precision int8]
     python -m models.evaluate events --gold FILE.jsonl [--event-model ...] [--ner-model ...] [--precision int8]
+    python -m models.evaluate events --news models/data/events/news/dev.jsonl --corpus ../shared/data/events/news
 
 Runs the production NER handler (the same pre-processing, batching and decoding
 as the pipeline) over the file's gold words and prints, as its last line, one
@@ -23,13 +24,13 @@ import time
 from models.base import Precision
 from models.conll import read_conll, score_spans, tags_to_spans
 from models.event_data import GoldEvent, read_gold
-from models.event_scoring import score_events
+from models.event_scoring import score_events, score_fields
 from models.events import EventModelHandler
 from models.ner import NerModelHandler
 from models.registry import DEFAULT_EVENTS, DEFAULT_NER
 from schemas.records import Chunk
 
-__all__ = ["evaluate_events", "evaluate_ner", "main"]
+__all__ = ["evaluate_events", "evaluate_ner", "evaluate_news", "main", "predict_articles", "predict_sentences"]
 
 def _chunk(index: int, words: tuple[str, ...]) -> Chunk:
     text = " ".join(words)
@@ -79,33 +80,141 @@ def evaluate_ner(conll: str, model: str = DEFAULT_NER, device: str = "cpu", batc
     }
 
 
-def evaluate_events(gold_path: str, event_model: str = DEFAULT_EVENTS, ner_model: str = DEFAULT_NER,
-                    device: str = "cpu", batch_size: int = 16, precision: str = "fp32") -> dict:
-    """Score the event stage on gold sentences, running the pipeline's own stages."""
+def predict_sentences(texts: list[str], event_model: str = DEFAULT_EVENTS, ner_model: str = DEFAULT_NER,
+                      device: str = "cpu", batch_size: int = 16, precision: str = "fp32") -> list[list[GoldEvent]]:
+    """The events the pipeline's own stages find in each text, coded on its own."""
     from pipeline.transforms.clean_text import clean_text, looks_like_html
     from pipeline.transforms.sentences import make_chunks
 
-    gold = read_gold(gold_path)
     ner = NerModelHandler(ner_model, device=device, batch_size=batch_size, precision=precision)
     events = EventModelHandler(event_model, device=device, batch_size=batch_size, precision=precision)
     ner_loaded, ev_loaded = ner.load_model(), events.load_model()
-    # Each gold line is one sentence, coded on its own: every chunk of it counts.
+    # Each text is one sentence, coded on its own: every chunk of it counts.
     chunks = []
-    for i, s in enumerate(gold):
-        found, _ = make_chunks(f"g{i}", s.text, clean_text(s.text, looks_like_html(s.text)))
+    for i, text in enumerate(texts):
+        found, _ = make_chunks(f"g{i}", text, clean_text(text, looks_like_html(text)))
         chunks += [(i, c) for c in found]
-    predicted: list[list[GoldEvent]] = [[] for _ in gold]
-    started = time.perf_counter()
+    predicted: list[list[GoldEvent]] = [[] for _ in texts]
     for batch in _windows(chunks, ner):
         ner_results = list(ner.run_inference([c for _, c in batch], ner_loaded))
         pairs = [(r.example, r.inference) for r in ner_results]
         for (i, _), result in zip(batch, events.run_inference(pairs, ev_loaded)):
             for e in result.inference:
                 predicted[i].append(GoldEvent(e.event_type, e.trigger, e.source_text, e.target_text))
+    return predicted
+
+
+def evaluate_events(gold_path: str, event_model: str = DEFAULT_EVENTS, ner_model: str = DEFAULT_NER,
+                    device: str = "cpu", batch_size: int = 16, precision: str = "fp32") -> dict:
+    """Score the event stage on gold sentences, running the pipeline's own stages."""
+    gold = read_gold(gold_path)
+    started = time.perf_counter()
+    predicted = predict_sentences([s.text for s in gold], event_model, ner_model, device, batch_size, precision)
     seconds = time.perf_counter() - started
     scores = score_events([list(s.events) for s in gold], predicted)
-    return {**scores, "sentences_per_s": round(len(gold) / seconds, 1), "event_model": events.model_name,
-            "ner_model": ner.model_name, "device": ev_loaded.device, "precision_mode": precision}
+    return {**scores, "sentences_per_s": round(len(gold) / seconds, 1), "event_model": event_model,
+            "ner_model": ner_model, "device": device, "precision_mode": precision}
+
+
+def predict_articles(articles: list, event_model: str = DEFAULT_EVENTS, ner_model: str = DEFAULT_NER,
+                     device: str = "cpu", batch_size: int = 16, precision: str = "fp32",
+                     all_modes: bool = False) -> dict[str, list]:
+    """Each article's events through the pipeline's own path, unmerged: ``{doc_id: [EventRecord]}``.
+
+    Cleaning, the pipeline's sentence split and chunking, NER, events, then
+    assembly (place, time, actors) exactly as the ``Assemble`` stage does, except
+    that identical events of different sentences are kept apart so each sentence
+    is scored on its own. ``all_modes`` reports a mode for every type (to measure them).
+    """
+    from pipeline import __version__
+    from pipeline.transforms.events import assemble_events, lead_location, with_time
+    from pipeline.transforms.prepare import prepare_article
+
+    ner = NerModelHandler(ner_model, device=device, batch_size=batch_size, precision=precision)
+    events = EventModelHandler(event_model, device=device, batch_size=batch_size, precision=precision)
+    ner_loaded, ev_loaded = ner.load_model(), events.load_model()
+    if all_modes:
+        ev_loaded.mode_types = frozenset(ev_loaded.types)
+    docs, chunks = {}, []
+    for article in articles:
+        prepared = prepare_article(article, 120, 24)
+        if isinstance(prepared, tuple):
+            docs[article.doc_id] = prepared[0]
+            chunks += prepared[1]
+    mentions: dict[str, list] = {d: [] for d in docs}
+    found: dict[str, list] = {d: [] for d in docs}
+    for batch in _windows(chunks, ner):
+        pairs = [(r.example, r.inference) for r in ner.run_inference(batch, ner_loaded)]
+        for chunk, ms in pairs:
+            mentions[chunk.doc_id] += ms
+        for result in events.run_inference(pairs, ev_loaded):
+            found[result.example[0].doc_id] += with_time(result.example[0], result.inference)
+    out = {}
+    for doc_id, doc in docs.items():
+        people = [m.text for m in mentions[doc_id] if m.label == "PER"]
+        out[doc_id] = assemble_events(doc, found[doc_id], lead_location(mentions[doc_id]), ner.model_name,
+                                      __version__, people, merge=False)
+    return out
+
+
+def _home(sentences, text: str, ev) -> int | None:
+    # The gold sentence holding the event's trigger (else the one its chunk overlaps most).
+    at = text.find(ev.trigger, ev.char_start, ev.char_end) if ev.trigger else -1
+    if at >= 0:
+        for k, s in enumerate(sentences):
+            if s.start <= at < s.end:
+                return k
+    overlap = [min(ev.char_end, s.end) - max(ev.char_start, s.start) for s in sentences]
+    best = max(range(len(sentences)), key=overlap.__getitem__, default=None)
+    return best if best is not None and overlap[best] > 0 else None
+
+
+def evaluate_news(gold_path: str, corpus_dir: str, event_model: str = DEFAULT_EVENTS, ner_model: str = DEFAULT_NER,
+                  device: str = "cpu", batch_size: int = 16, precision: str = "fp32") -> dict:
+    """Score the pipeline on whole real articles annotated in the stand-off format (issue #12).
+
+    Locations count only where the event's own sentence names them
+    (``location_source == "sentence"``); ``location_f1_with_lead`` also counts the
+    article-lead fallback.
+    """
+    from models.news_corpus import gold_sentences, load_articles, read_annotations
+    from schemas.records import Article
+
+    lines = read_annotations(gold_path)
+    raw = load_articles(corpus_dir, [line["doc_id"] for line in lines])
+    articles = [Article(doc_id=d, text=a["text"], title=a.get("title"), url=a.get("url"), source=a.get("source"),
+                        published=_published(a.get("published"))) for d, a in raw.items()]
+    started = time.perf_counter()
+    predicted = predict_articles(articles, event_model, ner_model, device, batch_size, precision, all_modes=True)
+    seconds = time.perf_counter() - started
+    gold, pred, pred_lead = [], [], []
+    for line in lines:
+        sentences = list(gold_sentences(line, raw[line["doc_id"]]))
+        here: list[list[GoldEvent]] = [[] for _ in sentences]
+        lead: list[list[GoldEvent]] = [[] for _ in sentences]
+        for ev in predicted.get(line["doc_id"], []):
+            k = _home(sentences, raw[line["doc_id"]]["text"], ev)
+            if k is None:
+                continue
+            loc = ev.location if ev.location_source == "sentence" else None
+            here[k].append(GoldEvent(ev.event_type, ev.trigger, ev.source_text, ev.target_text, loc, ev.time_text,
+                                     ev.event_mode))
+            lead[k].append(GoldEvent(ev.event_type, location=ev.location))
+        gold += [list(s.events) for s in sentences]
+        pred += here
+        pred_lead += lead
+    scores = {**score_events(gold, pred), **score_fields(gold, pred)}
+    scores["location_f1_with_lead"] = score_fields(gold, pred_lead)["location_f1"]
+    return {**scores, "articles": len(lines), "sentences_per_s": round(len(gold) / seconds, 1),
+            "event_model": event_model, "ner_model": ner_model, "device": device, "precision_mode": precision}
+
+
+def _published(value: str | None):
+    import datetime as dt
+
+    if not value:
+        return None
+    return dt.datetime.fromisoformat(value).replace(tzinfo=dt.timezone.utc)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,7 +228,11 @@ def main(argv: list[str] | None = None) -> int:
     ner.add_argument("--batch-size", type=int, default=16, help="rows per forward pass")
     ner.add_argument("--precision", default="fp32", choices=[p.value for p in Precision])
     ev = sub.add_parser("events", help="event type and actor scores on a gold JSON Lines file")
-    ev.add_argument("--gold", required=True, help="gold sentences in the telegram_events.jsonl format")
+    what = ev.add_mutually_exclusive_group(required=True)
+    what.add_argument("--gold", help="gold sentences in the telegram_events.jsonl format")
+    what.add_argument("--news", help="stand-off annotations of whole real articles (models/data/events/news/)")
+    ev.add_argument("--corpus", default="../shared/data/events/news",
+                    help="with --news: the directory holding the articles' text")
     ev.add_argument("--event-model", default=DEFAULT_EVENTS)
     ev.add_argument("--ner-model", default=DEFAULT_NER)
     ev.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
@@ -129,6 +242,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.task == "ner":
             result = evaluate_ner(args.conll, args.model, args.device, args.batch_size, args.precision)
+        elif args.news:
+            result = evaluate_news(args.news, args.corpus, args.event_model, args.ner_model, args.device,
+                                   args.batch_size, args.precision)
         else:
             result = evaluate_events(args.gold, args.event_model, args.ner_model, args.device, args.batch_size,
                                      args.precision)

@@ -43,6 +43,7 @@ class GoldEvent:
     target: str | None = None
     location: str | None = None
     time: str | None = None
+    mode: str | None = None
 
 
 @dataclass(frozen=True)

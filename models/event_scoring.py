@@ -13,7 +13,7 @@ from typing import Sequence
 
 from models.event_data import GoldEvent
 
-__all__ = ["actors_match", "head_word", "score_events"]
+__all__ = ["actors_match", "head_word", "score_events", "score_fields"]
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 
@@ -93,4 +93,49 @@ def score_events(gold: Sequence[Sequence[GoldEvent]], pred: Sequence[Sequence[Go
         "sentences": len(gold),
         "gold_events": n_gold,
         "predicted_events": n_pred,
+    }
+
+
+def _pairs(gold: Sequence[GoldEvent], pred: Sequence[GoldEvent]) -> list[tuple[GoldEvent, GoldEvent]]:
+    # Each predicted event meets at most one gold event of its type, preferring one with its source.
+    pairs, used = [], set()
+    for p in pred:
+        same = [i for i, g in enumerate(gold) if i not in used and g.type == p.type]
+        if not same:
+            continue
+        i = next((i for i in same if actors_match(p.source, gold[i].source)), same[0])
+        used.add(i)
+        pairs.append((gold[i], p))
+    return pairs
+
+
+def score_fields(gold: Sequence[Sequence[GoldEvent]], pred: Sequence[Sequence[GoldEvent]]) -> dict:
+    """Location and time F1 and mode accuracy over paired sentences.
+
+    A location (time) is right when its event's type is right and the two
+    strings match under the head-word rule; precision counts every predicted
+    event that has one, recall every gold event that has one. Mode accuracy is
+    over type-matched pairs whose gold event has a mode.
+    """
+    counts = {f: [0, 0, 0] for f in ("location", "time")}
+    modes: dict[str, list[int]] = {}
+    for g, p in zip(gold, pred, strict=True):
+        for f, c in counts.items():
+            c[1] += sum(getattr(e, f) is not None for e in p)
+            c[2] += sum(getattr(e, f) is not None for e in g)
+        for ge, pe in _pairs(g, p):
+            for f, c in counts.items():
+                a, b = getattr(pe, f), getattr(ge, f)
+                c[0] += a is not None and b is not None and actors_match(a, b)
+            if ge.mode is not None:
+                m = modes.setdefault(ge.type, [0, 0])
+                m[0] += pe.mode == ge.mode
+                m[1] += 1
+    right, total = sum(m[0] for m in modes.values()), sum(m[1] for m in modes.values())
+    return {
+        "location_f1": _prf(*counts["location"])["f1"],
+        "time_f1": _prf(*counts["time"])["f1"],
+        "mode_accuracy": round(right / total, 4) if total else 0.0,
+        "per_type_mode_accuracy": {t: round(m[0] / m[1], 4) for t, m in sorted(modes.items())},
+        "per_type_mode_count": {t: m[1] for t, m in sorted(modes.items())},
     }

@@ -18,7 +18,7 @@ that model in ``config.shared_embeddings`` and loading fills the table from it.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -26,11 +26,11 @@ from apache_beam.ml.inference.base import PredictionResult
 
 from models.base import Precision, TransformerHandler
 from models.batching import row_probabilities
-from models.decoding import WordSpan, aggregate_words, best_spans_per_type, select_types
+from models.decoding import WordSpan, aggregate_words, best_spans_per_type, select_mode, select_types
 from models.event_data import type_prompt
 from models.registry import resolve
 from pipeline.errors import ModelLoadError
-from schemas.ontology import TYPE_NAMES
+from schemas.ontology import MODES, TYPE_NAMES
 from schemas.records import Chunk, EntityMention, SentenceEvent
 
 __all__ = ["EMBEDDINGS_KEY", "EventModelHandler", "LoadedEvents", "RawEvent", "embedding_digest", "predict_events"]
@@ -49,6 +49,12 @@ class LoadedEvents:
     roles: list[str]
     threshold: float
     precision: Precision = Precision.FP32
+    #: Per-type overrides of ``threshold`` (chosen on the real-news dev split).
+    type_thresholds: dict[str, float] = field(default_factory=dict)
+    #: The mode head's labels (``"none"`` first), empty for a model without one.
+    modes: list[str] = field(default_factory=list)
+    #: Types whose mode is reported (dev mode accuracy >= 0.6).
+    mode_types: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,7 @@ class RawEvent:
     type: str
     confidence: float
     roles: dict[str, WordSpan]
+    mode: str | None = None
 
 
 def embedding_digest(tensor) -> str:
@@ -74,7 +81,11 @@ def _type_probs(outputs):
 def _role_probs(outputs):
     import torch
 
-    return torch.softmax(outputs["role_logits"].float(), dim=-1).cpu().numpy()
+    roles = torch.softmax(outputs["role_logits"].float(), dim=-1).cpu().numpy()
+    if "mode_logits" not in outputs:
+        return [(r, None) for r in roles]
+    modes = torch.softmax(outputs["mode_logits"].float(), dim=-1).cpu().numpy()
+    return list(zip(roles, modes))
 
 
 def predict_events(
@@ -93,14 +104,17 @@ def predict_events(
         return out
     type_probs, _ = row_probabilities(loaded, [batch[i] for i in rows], max_length, max_rows, max_tokens, True,
                                       _type_probs)
-    asks = [(i, t, p) for i, probs in zip(rows, type_probs) for t, p in select_types(probs, loaded.types, threshold)]
+    per_type = loaded.type_thresholds if threshold == loaded.threshold else {}
+    asks = [(i, t, p) for i, probs in zip(rows, type_probs)
+            for t, p in select_types(probs, loaded.types, threshold, per_type)]
     if not asks:
         return out
     role_probs, word_ids = row_probabilities(loaded, [batch[i] for i, _, _ in asks], max_length, max_rows, max_tokens,
                                              True, _role_probs, prompts=[type_prompt(t) for _, t, _ in asks])
-    for (i, t, p), probs, wids in zip(asks, role_probs, word_ids):
+    for (i, t, p), (probs, mode_probs), wids in zip(asks, role_probs, word_ids):
         word_probs = aggregate_words(probs, wids, len(batch[i]))
-        out[i].append(RawEvent(t, round(p, 4), best_spans_per_type(word_probs, loaded.roles)))
+        mode = select_mode(mode_probs, loaded.modes, MODES[t]) if mode_probs is not None else None
+        out[i].append(RawEvent(t, round(p, 4), best_spans_per_type(word_probs, loaded.roles), mode))
     return out
 
 
@@ -137,8 +151,11 @@ def _location(mentions: Sequence[EntityMention], taken: list[tuple[int | None, i
 
 
 def to_sentence_events(chunk: Chunk, mentions: Sequence[EntityMention], raw: Sequence[RawEvent],
-                       model_name: str) -> list[SentenceEvent]:
-    """Decoded events of one chunk -> typed records with original offsets."""
+                       model_name: str, mode_types: frozenset[str] = frozenset()) -> list[SentenceEvent]:
+    """Decoded events of one chunk -> typed records with original offsets.
+
+    A mode is kept only for ``mode_types`` (where the model's modes measured well).
+    """
     records = []
     for ev in raw:
         trig = _span_text(chunk, ev.roles.get("TRG"))
@@ -163,6 +180,7 @@ def to_sentence_events(chunk: Chunk, mentions: Sequence[EntityMention], raw: Seq
                 location=_location(mentions, [src[1:], tgt[1:]]),
                 confidence=ev.confidence,
                 event_model=model_name,
+                event_mode=ev.mode if ev.type in mode_types else None,
             )
         )
     return records
@@ -189,7 +207,10 @@ class EventModelHandler(TransformerHandler[tuple, PredictionResult, LoadedEvents
                 f"(PLOVER names; unknown: {sorted(unknown)}) and 'role_labels'. Train one with models.train_events."
             )
         return LoadedEvents(tokenizer, self._finish(model), device, list(cfg.event_types), list(cfg.role_labels),
-                            float(getattr(cfg, "type_threshold", 0.5)), self._precision)
+                            float(getattr(cfg, "type_threshold", 0.5)), self._precision,
+                            dict(getattr(cfg, "type_thresholds", None) or {}),
+                            list(getattr(cfg, "mode_labels", None) or []),
+                            frozenset(getattr(cfg, "mode_types", None) or ()))
 
     def get_metrics_namespace(self) -> str:
         return "newsevents_events"
@@ -200,7 +221,8 @@ class EventModelHandler(TransformerHandler[tuple, PredictionResult, LoadedEvents
         raw = predict_events(model, [chunk.words for chunk, _ in batch], self._max_length,
                              max_rows=self._batch_size, max_tokens=self._max_batch_tokens)
         for (chunk, mentions), events in zip(batch, raw):
-            yield PredictionResult((chunk, mentions), to_sentence_events(chunk, mentions, events, self.model_name),
+            yield PredictionResult((chunk, mentions),
+                                   to_sentence_events(chunk, mentions, events, self.model_name, model.mode_types),
                                    self.model_name)
 
 

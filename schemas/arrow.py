@@ -11,7 +11,7 @@ import pyarrow as pa
 
 __all__ = ["DEAD_LETTERS", "DOCUMENTS", "ENTITIES", "EVENTS", "SCHEMA_VERSION", "TABLES"]
 
-SCHEMA_VERSION = "1.1.0"
+SCHEMA_VERSION = "1.2.0"
 
 _TS = pa.timestamp("us", tz="UTC")
 
@@ -83,6 +83,8 @@ EVENTS = _schema(
         pa.field("event_model", pa.string(), nullable=False),
         pa.field("pipeline_version", pa.string(), nullable=False),
         pa.field("sentence_text", pa.string()),
+        pa.field("location_source", pa.string()),
+        pa.field("event_mode", pa.string()),
     ],
 )
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-__all__ = ["EVENT_TYPES", "EventType", "QuadClass", "TYPE_NAMES", "event_type"]
+__all__ = ["EVENT_TYPES", "MODE_LABELS", "MODES", "EventType", "QuadClass", "TYPE_NAMES", "event_type"]
 
 
 class QuadClass(str, enum.Enum):
@@ -87,3 +87,34 @@ def event_type(name: str) -> EventType:
         return _BY_NAME[name.upper()]
     except KeyError:
         raise KeyError(f"{name!r} is not a PLOVER event type; expected one of {', '.join(TYPE_NAMES)}.") from None
+
+
+#: PLOVER modes per type, from the mode tables of the PLOVER manual (draft 0.8).
+#: Types without a table (AGREE, SUPPORT, CONCEDE, COOPERATE, AID) take no mode;
+#: REQUEST and REJECT share theirs, as the manual says.
+_ASK = ("assist", "change", "yield", "meet")
+MODES: dict[str, tuple[str, ...]] = {
+    "AGREE": (),
+    "CONSULT": ("visit", "third-party", "multilateral", "phone"),
+    "SUPPORT": (),
+    "CONCEDE": (),
+    "COOPERATE": (),
+    "AID": (),
+    "RETREAT": ("withdraw", "release", "disarm", "ceasefire", "access", "resign"),
+    "REQUEST": _ASK,
+    "ACCUSE": ("disapprove", "investigate", "allege"),
+    "REJECT": _ASK,
+    "THREATEN": ("restrict", "arrest", "relations", "expel", "territory", "violence"),
+    "PROTEST": ("demo", "riot", "strike", "hunger", "boycott", "obstruct", "vandalize"),
+    "SANCTION": ("convict", "expel", "withdraw", "discontinue"),
+    "MOBILIZE": ("troops", "weapons", "police", "militia"),
+    "COERCE": ("seize", "restrict", "censor", "curfew", "martial-law", "arrest", "deport", "withhold",
+               "misinformation", "cyber"),
+    "ASSAULT": ("abduct", "beat", "torture", "sexual", "targeted", "destroy", "primitive", "firearms",
+                "explosives", "suicide-attack", "aerial", "drone", "heavy-weapons", "crowd-control",
+                "unconventional"),
+}
+
+#: Every mode name once, after "none" (the label of "no mode fits"), in model order:
+#: append, never reorder.
+MODE_LABELS: tuple[str, ...] = ("none", *dict.fromkeys(m for modes in MODES.values() for m in modes))

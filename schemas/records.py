@@ -109,6 +109,7 @@ class SentenceEvent:
     event_model: str
     time_text: str | None = None
     sentence_text: str | None = None
+    event_mode: str | None = None
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,12 @@ class EventRecord:
     event_model: str
     pipeline_version: str
     sentence_text: str | None = None
+    #: "sentence" when the event's own sentence names the place, "article" when it
+    #: falls back to the article lead's first place, None when there is no place.
+    location_source: str | None = None
+    #: The PLOVER mode (e.g. ASSAULT "firearms"), for the types where the model's
+    #: mode accuracy on the real-news dev split is at least 0.6; else None.
+    event_mode: str | None = None
 
 
 @dataclass(frozen=True)

@@ -54,11 +54,13 @@ def assemble_events(
     ner_model: str,
     pipeline_version: str,
     people: Sequence[str] = (),
+    merge: bool = True,
 ) -> list[EventRecord]:
     """One article's sentence events -> merged, dated, placed ``EventRecord`` rows.
 
     ``people`` are the article's PER mention texts, for canonical actor names;
-    events with the same type and canonical actors are one event.
+    events with the same type and canonical actors are one event (unless
+    ``merge`` is false: the evaluation scores every sentence's own events).
     """
     published = doc.published.date() if doc.published else None
     merged: dict[str, EventRecord] = {}
@@ -67,6 +69,7 @@ def assemble_events(
         date = resolve_time(ev.time_text, published, anchor)
         anchor = date or anchor
         location = ev.location or lead
+        location_source = "sentence" if ev.location else ("article" if lead else None)
         code = (
             country_code(location)
             or country_code(ev.target_text, countries_only=True)
@@ -74,6 +77,8 @@ def assemble_events(
         )
         source, target = canonical_actor(ev.source_text, people), canonical_actor(ev.target_text, people)
         eid = event_id(doc.doc_id, ev.event_type, source, target)
+        if not merge:
+            eid = f"{eid}:{len(merged)}"
         if eid in merged:
             first = merged[eid]
             merged[eid] = dataclasses.replace(
@@ -108,5 +113,7 @@ def assemble_events(
             event_model=ev.event_model,
             pipeline_version=pipeline_version,
             sentence_text=ev.sentence_text,
+            location_source=location_source,
+            event_mode=ev.event_mode,
         )
     return list(merged.values())
