@@ -86,6 +86,8 @@ _TIME = re.compile(
       | (?:last|this|next|earlier\s+this|later\s+this)\s+(?:week|month|year|{_DAY_RE})\b
       | (?:on\s+)?{_DAY_RE}\b
       | {_COUNT_RE}\s+{_UNIT_RE}\s+(?:ago|later|earlier)\b
+      | (?:last|yesterday|on\s+\w+day)\s+(?:night|morning|afternoon|evening)
+      | earlier\s+(?:this|in\s+the)\s+(?:week|month|year)
       | yesterday | today | tonight
     )
     """,
@@ -93,14 +95,30 @@ _TIME = re.compile(
 )
 
 
-def find_time(text: str) -> str | None:
-    """The first temporal expression in ``text`` (verbatim), or ``None``.
+# Starting points and deadlines ("since 2012", "until May", "by 2030") say when something
+# began or must end, not when the event happened.
+_NOT_WHEN = re.compile(r"^(?:since|until|by|from)\b", re.IGNORECASE)
+
+
+def find_time(text: str, near: int | None = None) -> str | None:
+    """The temporal expression of ``text`` that dates an event (verbatim), or ``None``.
+
+    The one nearest to character ``near`` (the event's trigger) when given, else
+    the first; starting points and deadlines are skipped.
 
     >>> find_time("Police arrested him in August, officials said.")
     'in August'
+    >>> find_time("On Monday, police said they had arrested him last week.", near=32)
+    'last week'
+    >>> find_time("The law has been in force since 2012.") is None
+    True
     """
-    m = _TIME.search(text)
-    return m.group(0) if m else None
+    found = [m for m in _TIME.finditer(text) if not _NOT_WHEN.match(m.group(0))]
+    if not found:
+        return None
+    if near is None:
+        return found[0].group(0)
+    return min(found, key=lambda m: max(m.start() - near, near - m.end(), 0)).group(0)
 
 
 def _shift_months(day: dt.date, months: int) -> dt.date:
