@@ -151,7 +151,7 @@ _LOCATIVE = re.compile(
     r"(?:^|\W)(?:in|at|near|outside|inside|within|across|throughout|around|off|on)\s+"
     r"(?:the\s+)?(?:(?:north|south|east|west|central|northern|southern|eastern|western|north-eastern|"
     r"north-western|south-eastern|south-western|neighbouring|neighboring|nearby|capital|city|town|village|"
-    r"province|state|region|port|island)\s+(?:of\s+)?)?$",
+    r"province|state|region|port|island)\s+){0,2}(?:of\s+)?$",
     re.IGNORECASE,
 )
 _MODIFIES = re.compile(r"^(?:['’]s?|\s+(?:war|government|officials?|authorities|forces|police|army|military|"

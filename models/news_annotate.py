@@ -33,7 +33,7 @@ import os
 import sys
 from collections import defaultdict
 
-from models.event_scoring import score_events
+from models.event_scoring import score_events, score_fields
 from models.news_corpus import (
     ROLES,
     corpus_of,
@@ -322,7 +322,7 @@ def agreement(a_lines: list[dict], b_lines: list[dict], articles: dict[str, dict
                     b_events[k].append(ev)
         gold += [list(s.events) for s in a_sents]
         pred += b_events
-    return {"articles": docs, **score_events(gold, pred)}
+    return {"articles": docs, **score_events(gold, pred), **score_fields(gold, pred)}
 
 
 def _candidates(ids: list[str], corpus: str, out: str) -> int:

@@ -69,3 +69,41 @@ def test_team_data_is_well_formed():
                     assert span is None or span in s.text
     train = {s.text for s in read_gold(DATA_DIR / "train.jsonl")}
     assert not train & {s.text for s in read_gold(DATA_DIR / "dev.jsonl")}
+
+
+def test_per_type_thresholds_override_the_global_one():
+    import numpy as np
+
+    from models.decoding import select_types
+
+    probs = np.array([0.45, 0.35, 0.25])
+    names = ["AID", "AGREE", "ASSAULT"]
+    assert [t for t, _ in select_types(probs, names, 0.4)] == ["AID"]
+    assert [t for t, _ in select_types(probs, names, 0.4, {"AGREE": 0.3, "AID": 0.5})] == ["AGREE"]
+
+
+def test_mode_is_the_best_allowed_one_or_none():
+    import numpy as np
+
+    from models.decoding import select_mode
+
+    labels = ["none", "arrest", "firearms", "aerial"]
+    probs = np.array([0.1, 0.5, 0.3, 0.1])
+    assert select_mode(probs, labels, ("firearms", "aerial")) == "firearms"  # "arrest" is not an ASSAULT mode
+    assert select_mode(probs, labels, ("arrest",)) == "arrest"
+    assert select_mode(np.array([0.4, 0.1, 0.3, 0.2]), labels, ("firearms", "aerial")) is None
+    assert select_mode(probs, labels, ()) is None
+
+
+def test_field_scores_count_place_time_and_mode_on_type_matched_events():
+    from models.event_data import GoldEvent
+    from models.event_scoring import score_fields
+
+    gold = [[GoldEvent("COERCE", "arrested", "Police", "him", "Lagos", "on Friday", "arrest")],
+            [GoldEvent("ASSAULT", "shot", None, None, None, "yesterday", "firearms")]]
+    pred = [[GoldEvent("COERCE", "arrested", "police", "him", "in Lagos", None, "arrest")],
+            [GoldEvent("ACCUSE", "shot", None, None, "Kabul", "yesterday", "allege")]]
+    sc = score_fields(gold, pred)
+    # location: 1 right of 2 predicted, 1 gold -> P 0.5 R 1; time: 0 right (wrong type) of 1 predicted, 2 gold
+    assert sc["location_f1"] == round(2 * 0.5 * 1 / 1.5, 4) and sc["time_f1"] == 0.0
+    assert sc["mode_accuracy"] == 1.0 and sc["per_type_mode_count"] == {"COERCE": 1}

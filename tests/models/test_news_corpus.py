@@ -160,6 +160,18 @@ def test_committed_annotations_are_valid(split):
                                                                 "sentences"} for x in raw.splitlines())
 
 
+@pytest.mark.parametrize("name", ["first", "second"])
+def test_the_double_coded_articles_are_valid_and_the_same_forty(name):
+    path = NEWS / "agreement" / f"{name}.jsonl"
+    if not CORPUS.exists():
+        pytest.skip("../shared/data/events/news is not here")
+    lines = read_annotations(str(path))
+    articles = load_articles(str(CORPUS), [line["doc_id"] for line in lines])
+    assert validate(lines, articles) == [] and len(lines) == 40
+    other = "second" if name == "first" else "first"
+    assert {x["doc_id"] for x in lines} == {x["doc_id"] for x in read_annotations(str(NEWS / "agreement" / f"{other}.jsonl"))}
+
+
 def test_train_and_dev_share_no_article():
     if not (NEWS / "train.jsonl").exists() or not (NEWS / "dev.jsonl").exists():
         pytest.skip("the corpus is not written yet")

@@ -2,6 +2,8 @@
 
 import datetime as dt
 
+import pytest
+
 from pipeline.transforms.events import assemble_events, event_id, lead_location
 from schemas.records import DocumentRecord, EntityMention, SentenceEvent
 
@@ -44,3 +46,18 @@ def test_lead_location_is_the_first_place_of_the_first_sentence():
           EntityMention("d", 0, "b", "Kenya", "LOC", 40, 45, 0.9, "m"),
           EntityMention("d", 0, "c", "BRUSSELS", "LOC", 0, 8, 0.9, "m")]
     assert lead_location(ms) == "BRUSSELS" and lead_location([]) is None
+
+
+@pytest.mark.parametrize("before, after, stated", [
+    ("Police arrested him in ", " on Monday.", True),
+    ("Protests spread across ", ".", True),
+    ("fighting in the northern province of ", ".", True),
+    ("", "'s request was approved.", False),          # a possessive modifies a noun
+    ("to monitor ", " immigration.", False),         # a noun modifier
+    ("the legality of the ", " war.", False),
+    ("Tony Blair met ", " leaders.", False),         # no locative preposition
+])
+def test_a_sentence_location_is_a_place_introduced_as_where(before, after, stated):
+    from models.events import is_stated_place
+
+    assert is_stated_place(before, after) is stated

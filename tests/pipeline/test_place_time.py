@@ -49,3 +49,12 @@ def test_later_needs_an_anchor_and_unknown_stays_null():
     assert resolve_time("two years later", PUBLISHED, anchor=dt.date(2018, 5, 1)) == dt.date(2020, 5, 1)
     assert resolve_time("last week", None) is None
     assert resolve_time("in 2019", None) == dt.date(2019, 1, 1)
+
+
+def test_the_time_nearest_the_trigger_dates_the_event_and_starting_points_do_not():
+    text = "On Monday, police said they had arrested him last week."
+    assert find_time(text) == "On Monday"
+    assert find_time(text, near=text.index("arrested")) == "last week"
+    assert find_time("The ban has been in place since 2012.") is None
+    assert find_time("Talks must end by 2030, and began in 2019.") == "in 2019"
+    assert find_time("He was stabbed last night at a fundraiser.") == "last night"
