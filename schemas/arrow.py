@@ -11,7 +11,7 @@ import pyarrow as pa
 
 __all__ = ["DEAD_LETTERS", "DOCUMENTS", "ENTITIES", "EVENTS", "SCHEMA_VERSION", "TABLES"]
 
-SCHEMA_VERSION = "1.2.0"
+SCHEMA_VERSION = "1.3.0"
 
 _TS = pa.timestamp("us", tz="UTC")
 
@@ -85,6 +85,9 @@ EVENTS = _schema(
         pa.field("sentence_text", pa.string()),
         pa.field("location_source", pa.string()),
         pa.field("event_mode", pa.string()),
+        pa.field("event_date_precision", pa.string()),
+        pa.field("source_is_pronoun", pa.bool_(), nullable=False),
+        pa.field("target_is_pronoun", pa.bool_(), nullable=False),
     ],
 )
 

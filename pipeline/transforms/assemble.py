@@ -1,8 +1,9 @@
 """Assemble: join each document with what the model stages found for it.
 
 Outputs the finished ``DocumentRecord`` (counts, status) and the article's merged
-``EventRecord`` rows. Mentions are reduced to counts (and the lead's places)
-before the join, so the shuffle stays small whatever the article length.
+``EventRecord`` rows. Of the mentions, the join receives counts, the lead's places
+and the PER, ORG and LOC mentions (for canonical names, pronouns and the country
+context of shared place names); MISC mentions stay out.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ class _Finish(beam.DoFn):
         lead = lead_location(g["lead"])
         sentence_events = list(g["events"])
         for doc in g["doc"]:
-            events = assemble_events(doc, sentence_events, lead, self._ner_model, self._version, list(g["people"]))
+            events = assemble_events(doc, sentence_events, lead, self._ner_model, self._version,
+                                     named=sorted(g["named"], key=lambda m: m.char_start))
             yield finish_document(doc, sum(g["mentions"]), len(events), sum(g["failed"]))
             yield from events
             progress.bump("documents")
@@ -57,10 +59,10 @@ class Assemble(beam.PTransform):
                 | "LeadPlaces" >> beam.Filter(is_lead_place)
                 | "KeyLead" >> beam.Map(lambda m: (m.doc_id, m))
             ),
-            "people": (
+            "named": (
                 mentions
-                | "People" >> beam.Filter(lambda m: m.label == "PER")
-                | "KeyPeople" >> beam.Map(lambda m: (m.doc_id, m.text))
+                | "Named" >> beam.Filter(lambda m: m.label in ("PER", "ORG", "LOC"))
+                | "KeyNamed" >> beam.Map(lambda m: (m.doc_id, m))
             ),
             "events": sentence_events | "KeyEvents" >> beam.Map(lambda e: (e.doc_id, e)),
             "failed": (

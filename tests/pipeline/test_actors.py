@@ -33,3 +33,19 @@ def test_ambiguous_surname_keeps_its_text():
 ])
 def test_actor_country(text, expected):
     assert actor_country(text) == expected
+
+
+@pytest.mark.parametrize("text, label, expected", [
+    ("Daniel Mwangi", "PER", "Daniel Mwangi Otieno"),   # the README's example: a shorter form of the full name
+    ("Mr Otieno", "PER", "Daniel Mwangi Otieno"),
+    ("Mwangi", "PER", "Daniel Mwangi Otieno"),
+    ("Police", None, "police"),
+    ("the police", None, "police"),
+    ("Protesters", None, "protesters"),
+    ("the striking workers", None, "striking workers"),
+    ("French prosecutors", None, "French prosecutors"),  # a demonym keeps its case
+    ("Telegram", None, "Telegram"),                      # one capitalised word may be a name
+    ("the Kremlin", "LOC", "the Kremlin"),
+])
+def test_actors_an_analyst_can_group(text, label, expected):
+    assert canonical_actor(text, ["Daniel Mwangi Otieno", "Otieno"], label) == expected

@@ -38,7 +38,9 @@ def test_dates_resolve_against_published_and_earlier_events():
                                  _ev(1, "REJECT", "B", None, time_text="two years later"),
                                  _ev(2, "PROTEST", "C", None, time_text="on Monday"),
                                  _ev(3, "AID", "D", None)], None, "n", "v")
-    assert [r.event_date for r in rows] == [dt.date(2018, 1, 1), dt.date(2020, 1, 1), dt.date(2026, 3, 9), None]
+    assert [r.event_date for r in rows] == [dt.date(2018, 1, 1), dt.date(2020, 1, 1), dt.date(2026, 3, 9),
+                                            dt.date(2026, 3, 11)]
+    assert [r.event_date_precision for r in rows] == ["year", "year", "day", "published"]
 
 
 def test_lead_location_is_the_first_place_of_the_first_sentence():
@@ -61,3 +63,62 @@ def test_a_sentence_location_is_a_place_introduced_as_where(before, after, state
     from models.events import is_stated_place
 
     assert is_stated_place(before, after) is stated
+
+
+def _sev(i, typ, src=None, tgt=None, time_text=None, sentence=None, src_start=None, src_label=None,
+         tgt_label=None):
+    return SentenceEvent("d", i, i * 100, i * 100 + 80, typ, "trig", src, src_start, None if src is None else
+                         (src_start or 0) + len(src), src_label, tgt, None, None, tgt_label, None, 0.9, "events.v1",
+                         time_text, sentence)
+
+
+def test_events_without_actors_never_merge_across_sentences():
+    rows = assemble_events(DOC, [_sev(0, "ASSAULT", time_text="on Monday"), _sev(2, "ASSAULT", time_text="in 2019")],
+                           None, "n", "v")
+    assert [(r.sentence_index, r.num_mentions) for r in rows] == [(0, 1), (2, 1)]
+    assert len({r.event_id for r in rows}) == 2
+
+
+def test_a_merged_event_keeps_its_first_mention_and_date():
+    rows = assemble_events(DOC, [_sev(1, "COERCE", tgt="Pavel Durov", tgt_label="PER"),
+                                 _sev(4, "COERCE", tgt="Durov", tgt_label="PER", time_text="in 2019")],
+                           None, "n", "v", people=["Pavel Durov"])
+    (row,) = rows
+    assert (row.sentence_index, row.char_start, row.num_mentions) == (1, 100, 2)
+    assert (row.event_date, row.event_date_precision, row.time_text) == (dt.date(2026, 3, 11), "published", None)
+
+
+def test_generic_actors_are_case_folded_so_they_merge():
+    rows = assemble_events(DOC, [_sev(0, "COERCE", src="Police", tgt="Pavel Durov", tgt_label="PER"),
+                                 _sev(3, "COERCE", src="the police", tgt="Durov", tgt_label="PER")],
+                           None, "n", "v", people=["Pavel Durov"])
+    assert [(r.source_actor, r.target_actor, r.num_mentions) for r in rows] == [("police", "Pavel Durov", 2)]
+
+
+def test_a_future_sentence_dates_forwards():
+    (row,) = assemble_events(DOC, [_sev(0, "CONSULT", src="Scholz", src_label="PER", time_text="on Thursday",
+                                        sentence="Scholz is scheduled to travel to Berlin on Thursday.")],
+                             None, "n", "v")
+    assert (row.event_date, row.event_date_precision) == (dt.date(2026, 3, 12), "day")
+
+
+def _m(i, text, label, start):
+    return EntityMention("d", i, f"m{start}", text, label, start, start + len(text), 0.9, "m")
+
+
+def test_a_pronoun_is_resolved_only_when_the_article_makes_it_unambiguous():
+    named = [_m(0, "Pavel Durov", "PER", 10), _m(1, "Durov", "PER", 105)]
+    # "He" at offset 140, sentence 1: the nearest named person before it, in its sentence, is Durov.
+    (row,) = assemble_events(DOC, [_sev(1, "REJECT", src="He", src_start=140)], None, "n", "v", named=named)
+    assert (row.source_text, row.source_actor, row.source_is_pronoun) == ("He", "Pavel Durov", False)
+    two = [_m(0, "Pavel Durov", "PER", 10), _m(0, "Emmanuel Macron", "PER", 40)]
+    (row,) = assemble_events(DOC, [_sev(1, "REJECT", src="He", src_start=140)], None, "n", "v", named=two)
+    assert (row.source_actor, row.source_is_pronoun) == ("He", True)
+    (row,) = assemble_events(DOC, [_sev(1, "REJECT", src="they", src_start=140)], None, "n", "v", named=named)
+    assert row.source_is_pronoun and not row.target_is_pronoun
+
+
+def test_evidence_is_the_cleaned_sentence():
+    (row,) = assemble_events(DOC, [_sev(0, "PROTEST", src="Workers", sentence="<p>Workers\u200b <b>marched</b>\n in Lagos.</p>")],
+                             None, "n", "v")
+    assert row.sentence_text == "Workers marched in Lagos."
