@@ -151,7 +151,7 @@ class EventRecord:
     #: How precise ``event_date`` is: "day", "week", "month", "year" (a period's first
     #: day), or "published" when the sentence gives no date and the article's is used.
     event_date_precision: str | None = None
-    #: The actor span is a pronoun the article does not resolve unambiguously.
+    #: The actor span is a pronoun ("he", "it"), kept as it is.
     source_is_pronoun: bool = False
     target_is_pronoun: bool = False
 

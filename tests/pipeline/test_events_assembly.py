@@ -106,16 +106,12 @@ def _m(i, text, label, start):
     return EntityMention("d", i, f"m{start}", text, label, start, start + len(text), 0.9, "m")
 
 
-def test_a_pronoun_is_resolved_only_when_the_article_makes_it_unambiguous():
+def test_a_pronoun_actor_is_kept_and_flagged():
     named = [_m(0, "Pavel Durov", "PER", 10), _m(1, "Durov", "PER", 105)]
-    # "He" at offset 140, sentence 1: the nearest named person before it, in its sentence, is Durov.
-    (row,) = assemble_events(DOC, [_sev(1, "REJECT", src="He", src_start=140)], None, "n", "v", named=named)
-    assert (row.source_text, row.source_actor, row.source_is_pronoun) == ("He", "Pavel Durov", False)
-    two = [_m(0, "Pavel Durov", "PER", 10), _m(0, "Emmanuel Macron", "PER", 40)]
-    (row,) = assemble_events(DOC, [_sev(1, "REJECT", src="He", src_start=140)], None, "n", "v", named=two)
-    assert (row.source_actor, row.source_is_pronoun) == ("He", True)
-    (row,) = assemble_events(DOC, [_sev(1, "REJECT", src="they", src_start=140)], None, "n", "v", named=named)
-    assert row.source_is_pronoun and not row.target_is_pronoun
+    (row,) = assemble_events(DOC, [_sev(1, "REJECT", src="He", src_start=140, tgt="Telegram", tgt_label="ORG")],
+                             None, "n", "v", named=named)
+    assert (row.source_text, row.source_actor, row.source_is_pronoun, row.target_is_pronoun) == (
+        "He", "He", True, False)
 
 
 def test_evidence_is_the_cleaned_sentence():
