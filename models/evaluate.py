@@ -159,11 +159,11 @@ def predict_articles(articles: list, event_model: str = DEFAULT_EVENTS, ner_mode
 
 def _home(sentences, text: str, ev) -> int | None:
     # The gold sentence holding the event's trigger (else the one its chunk overlaps most).
+    from models.news_corpus import sentence_at
+
     at = text.find(ev.trigger, ev.char_start, ev.char_end) if ev.trigger else -1
-    if at >= 0:
-        for k, s in enumerate(sentences):
-            if s.start <= at < s.end:
-                return k
+    if at >= 0 and (k := sentence_at([(s.start, s.end) for s in sentences], at)) is not None:
+        return k
     overlap = [min(ev.char_end, s.end) - max(ev.char_start, s.start) for s in sentences]
     best = max(range(len(sentences)), key=overlap.__getitem__, default=None)
     return best if best is not None and overlap[best] > 0 else None
@@ -179,12 +179,13 @@ def evaluate_news(gold_path: str, corpus_dir: str, event_model: str = DEFAULT_EV
     canonical actor columns instead of the spans.
     """
     from models.news_corpus import gold_sentences, load_articles, read_annotations
+    from pipeline.io.read_articles import parse_published
     from schemas.records import Article
 
     lines = read_annotations(gold_path)
     raw = load_articles(corpus_dir, [line["doc_id"] for line in lines])
     articles = [Article(doc_id=d, text=a["text"], title=a.get("title"), url=a.get("url"), source=a.get("source"),
-                        published=_published(a.get("published"))) for d, a in raw.items()]
+                        published=parse_published(a.get("published"))[0]) for d, a in raw.items()]
     started = time.perf_counter()
     predicted = predict_articles(articles, event_model, ner_model, device, batch_size, precision, all_modes=True)
     seconds = time.perf_counter() - started
@@ -214,14 +215,6 @@ def evaluate_news(gold_path: str, corpus_dir: str, event_model: str = DEFAULT_EV
     scores["source_actor_f1"], scores["target_actor_f1"] = by_actor["source_f1"], by_actor["target_f1"]
     return {**scores, "articles": len(lines), "sentences_per_s": round(len(gold) / seconds, 1),
             "event_model": event_model, "ner_model": ner_model, "device": device, "precision_mode": precision}
-
-
-def _published(value: str | None):
-    import datetime as dt
-
-    if not value:
-        return None
-    return dt.datetime.fromisoformat(value).replace(tzinfo=dt.timezone.utc)
 
 
 def main(argv: list[str] | None = None) -> int:

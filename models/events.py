@@ -98,6 +98,8 @@ def predict_events(
     Both passes run in length-sorted groups of at most ``max_rows`` rows and
     ``max_tokens`` padded tokens.
     """
+    # The model's own thresholds (global and per type) unless the caller asks for one threshold.
+    per_type = loaded.type_thresholds if threshold is None else {}
     threshold = loaded.threshold if threshold is None else threshold
     out: list[list[RawEvent]] = [[] for _ in batch]
     rows = [i for i, words in enumerate(batch) if words]
@@ -105,7 +107,6 @@ def predict_events(
         return out
     type_probs, _ = row_probabilities(loaded, [batch[i] for i in rows], max_length, max_rows, max_tokens, True,
                                       _type_probs)
-    per_type = loaded.type_thresholds if threshold == loaded.threshold else {}
     asks = [(i, t, p) for i, probs in zip(rows, type_probs)
             for t, p in select_types(probs, loaded.types, threshold, per_type)]
     if not asks:

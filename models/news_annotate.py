@@ -41,6 +41,7 @@ from models.news_corpus import (
     load_articles,
     propose_sentences,
     read_annotations,
+    sentence_at,
     split_of,
     validate,
 )
@@ -81,8 +82,6 @@ def _resolve(sent: str, spec, near: int | None, where: str) -> tuple[int, int]:
         needle, k = spec, None
     else:
         raise SheetError(f"{where}: a span is a string or [string, k], got {spec!r}")
-    if not isinstance(needle, str):
-        raise SheetError(f"{where}: a span is a string or [string, k], got {spec!r}")
     # [text, k] counts every occurrence, as a reader of the sentence sees them.
     found = _occurrences(sent, needle, whole_words=k is None)
     if not needle.strip() or not found:
@@ -100,39 +99,50 @@ def _resolve(sent: str, spec, near: int | None, where: str) -> tuple[int, int]:
     return at, at + len(needle)
 
 
-def _final_sentences(text: str, proposed: list[tuple[int, int]], fixes: list) -> list[tuple[int, int]]:
-    # Merges first (sentence i joins i+1), then splits, searched from sentence i's start to the end
-    # of its merged group, so "merge 12, split 12 before 'The Freedom'" moves a boundary.
+def _parse_fixes(fixes: list, n: int) -> tuple[set[int], list[tuple[int, object]]]:
+    # The merges (sentence i joins i+1) and the splits (sentence, quoted text) of a sheet, checked.
     merges, splits = set(), []
     for fix in fixes or []:
         if "merge" in fix:
             i = fix["merge"]
-            if not (isinstance(i, int) and 0 <= i < len(proposed) - 1):
+            if not (isinstance(i, int) and 0 <= i < n - 1):
                 raise SheetError(f"sentence_fixes: cannot merge sentence {i!r} with the next one")
             merges.add(i)
         elif "split" in fix:
             i = fix["split"]
-            if not (isinstance(i, int) and 0 <= i < len(proposed)):
+            if not (isinstance(i, int) and 0 <= i < n):
                 raise SheetError(f"sentence_fixes: no sentence {i!r} to split")
             splits.append((i, fix.get("before")))
         else:
             raise SheetError(f"sentence_fixes: unknown fix {fix!r} (use merge or split)")
-    groups: list[list[int]] = []
-    for i, (s, e) in enumerate(proposed):
-        if groups and i - 1 in merges:
-            groups[-1][1] = e
-        else:
-            groups.append([s, e])
+    return merges, splits
+
+
+def _merged_groups(proposed: list[tuple[int, int]], merges: set[int]) -> list[tuple[int, int]]:
+    # For each proposed sentence, the span of the group that merges join it into.
+    out = list(proposed)
+    for i in range(1, len(out)):
+        if i - 1 in merges:
+            out[i] = (out[i - 1][0], out[i][1])
+    for i in range(len(out) - 2, -1, -1):
+        if i in merges:
+            out[i] = (out[i][0], out[i + 1][1])
+    return out
+
+
+def _final_sentences(text: str, proposed: list[tuple[int, int]], groups: list[tuple[int, int]],
+                     splits: list[tuple[int, object]]) -> list[tuple[int, int]]:
+    # Merges first, then splits, searched from sentence i's start to the end of its merged
+    # group, so "merge 12, split 12 before 'The Freedom'" moves a boundary.
     cuts: set[int] = set()
     for i, needle in splits:
         s = proposed[i][0]
-        end = next(g[1] for g in groups if g[0] <= s < g[1])
-        a, _ = _resolve(text[s:end], needle, None, f"split of sentence {i}")
-        if a == 0 and any(g[0] == s for g in groups):
+        a, _ = _resolve(text[s : groups[i][1]], needle, None, f"split of sentence {i}")
+        if a == 0 and groups[i][0] == s:
             raise SheetError(f"sentence_fixes: split of sentence {i} at its very start")
         cuts.add(s + a)
     final: list[tuple[int, int]] = []
-    for g_start, g_end in groups:
+    for g_start, g_end in dict.fromkeys(groups):
         bounds = [g_start, *sorted(c for c in cuts if g_start < c < g_end), g_end]
         for a, b in zip(bounds, bounds[1:]):
             piece = text[a:b]
@@ -142,26 +152,12 @@ def _final_sentences(text: str, proposed: list[tuple[int, int]], fixes: list) ->
     return final
 
 
-def _merged_groups(proposed: list[tuple[int, int]], fixes: list) -> list[tuple[int, int]]:
-    # For each proposed sentence, the span of the group that merges join it into.
-    merges = {f["merge"] for f in fixes or [] if isinstance(f.get("merge"), int)}
-    spans = list(proposed)
-    out = list(proposed)
-    start = 0
-    for i in range(len(spans) + 1):
-        if i == len(spans) or (i > 0 and i - 1 not in merges):
-            for k in range(start, i):
-                out[k] = (spans[start][0], spans[i - 1][1])
-            start = i
-    return out
-
-
 def compile_sheet(sheet: dict, article: dict) -> dict:
     """The stand-off line for one sheet (raises :class:`SheetError`)."""
     text = article["text"]
     proposed = propose_sentences(text)
-    fixes = sheet.get("sentence_fixes", [])
-    groups = _merged_groups(proposed, fixes)
+    merges, splits = _parse_fixes(sheet.get("sentence_fixes", []), len(proposed))
+    groups = _merged_groups(proposed, merges)
     placed: list[tuple[int, dict]] = []
     for n, ev in enumerate(sheet.get("events", [])):
         where = f"event {n} ({ev.get('type')})"
@@ -191,10 +187,10 @@ def compile_sheet(sheet: dict, article: dict) -> dict:
             a, b = trig if role == "trigger" else _resolve(sent, spec, trig[0], f"{where} {role}")
             out[role] = [s0 + a, s0 + b]
         placed.append((n, out))
-    final = _final_sentences(text, proposed, fixes)
+    final = _final_sentences(text, proposed, groups, splits)
     sentences = [{"start": s, "end": e, "events": []} for s, e in final]
     for n, ev in placed:
-        home = next((k for k, (s, e) in enumerate(final) if s <= ev["trigger"][0] < e), None)
+        home = sentence_at(final, ev["trigger"][0])
         s, e = final[home]
         for role in ROLES:
             if ev[role] is not None and not (s <= ev[role][0] and ev[role][1] <= e):
@@ -259,20 +255,24 @@ def _check(paths: list[str], corpus: str, show: bool) -> int:
 
 
 def _compile(dirs: list[str], corpus: str, out: str) -> int:
-    # The highest pass of each article wins; ties: the later directory.
-    best: dict[str, tuple[int, str]] = {}
+    # The highest pass of each article wins; ties: the later directory. A verified line names
+    # every annotator whose sheet of the article was read (the coder, then the verifier).
+    best: dict[str, tuple[int, dict]] = {}
+    who: dict[str, list[str]] = defaultdict(list)
     for d in dirs:
         for p in sorted(glob.glob(os.path.join(d, "*.json"))):
             sheet = _load_sheet(p)
             key, rank = sheet["doc_id"], int(sheet.get("pass", 1))
             if key not in best or rank >= best[key][0]:
-                best[key] = (rank, p)
+                best[key] = (rank, sheet)
+            if sheet.get("annotator") and sheet["annotator"] not in who[key]:
+                who[key].append(sheet["annotator"])
     articles = load_articles(corpus, best.keys())
     splits: dict[str, list[dict]] = defaultdict(list)
-    for doc_id, (_, p) in sorted(best.items()):
-        line = compile_sheet(_load_sheet(p), articles[doc_id])
+    for doc_id, (_, sheet) in sorted(best.items()):
+        line = compile_sheet(sheet, articles[doc_id])
         if line["annotator_pass"] == 2:
-            line["annotators"] = _annotators(dirs, doc_id)
+            line["annotators"] = who[doc_id]
         splits[split_of(doc_id)].append(line)
     os.makedirs(out, exist_ok=True)
     for split, lines in splits.items():
@@ -286,17 +286,6 @@ def _compile(dirs: list[str], corpus: str, out: str) -> int:
         n = sum(len(line["sentences"]) for line in lines)
         print(f"{split}: {len(lines)} articles, {n} sentences")
     return 0
-
-
-def _annotators(dirs: list[str], doc_id: str) -> list[str]:
-    names = []
-    for d in dirs:
-        p = os.path.join(d, sheet_name(doc_id))
-        if os.path.exists(p):
-            who = _load_sheet(p).get("annotator")
-            if who and who not in names:
-                names.append(who)
-    return names
 
 
 def agreement(a_lines: list[dict], b_lines: list[dict], articles: dict[str, dict]) -> dict:
@@ -314,10 +303,11 @@ def agreement(a_lines: list[dict], b_lines: list[dict], articles: dict[str, dict
         docs += 1
         article = articles[a["doc_id"]]
         a_sents = list(gold_sentences(a, article))
+        bounds = [(s.start, s.end) for s in a_sents]
         b_events: list[list] = [[] for _ in a_sents]
         for bs in gold_sentences(b, article):
             for ev, (at, _) in zip(bs.events, bs.triggers):
-                k = next((k for k, s in enumerate(a_sents) if s.start <= at < s.end), None)
+                k = sentence_at(bounds, at)
                 if k is not None:
                     b_events[k].append(ev)
         gold += [list(s.events) for s in a_sents]

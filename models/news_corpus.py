@@ -21,7 +21,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
 from models.event_data import GoldEvent
 from schemas.ontology import MODES, TYPE_NAMES
@@ -35,6 +35,7 @@ __all__ = [
     "load_articles",
     "propose_sentences",
     "read_annotations",
+    "sentence_at",
     "split_of",
     "validate",
 ]
@@ -54,7 +55,7 @@ def corpus_of(doc_id: str) -> str:
 def split_of(doc_id: str) -> str:
     """``dev`` or ``train``, fixed by the article id: dev when ``sha1(id) % 4 == 0``.
 
-    >>> split_of("bbc/politics/001"), split_of("bbc/politics/002")
+    >>> split_of("bbc/politics/001"), split_of("bbc/politics/003")
     ('train', 'dev')
     """
     return "dev" if int(hashlib.sha1(doc_id.encode("utf-8")).hexdigest(), 16) % 4 == 0 else "train"
@@ -86,6 +87,15 @@ def propose_sentences(text: str) -> list[tuple[int, int]]:
 
     clean = clean_text(text, looks_like_html(text))
     return [clean.to_original(s, e) for s, e in split_sentences(clean.text) if e > s]
+
+
+def sentence_at(bounds: Sequence[tuple[int, int]], at: int) -> int | None:
+    """The index of the ``[start, end)`` span holding offset ``at``, or ``None``.
+
+    >>> sentence_at([(0, 10), (12, 20)], 12), sentence_at([(0, 10), (12, 20)], 11) is None
+    (1, True)
+    """
+    return next((k for k, (s, e) in enumerate(bounds) if s <= at < e), None)
 
 
 def read_annotations(path: str) -> list[dict]:

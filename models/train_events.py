@@ -287,12 +287,10 @@ def tune_type_thresholds(gold, predicted, base: float, grid=(0.2, 0.3, 0.4, 0.5,
         if counts[t] < min_support:
             continue
 
-        def f1(th: float) -> float:
-            kept = [[e for c, e in p if c >= (th if e.type == t else base)] for p in predicted]
-            return score_events(gold, kept)["per_type_f1"].get(t, 0.0)
-
-        best = max(grid, key=lambda th: (round(f1(th), 4), -abs(th - base)))
-        if best != base and f1(best) > f1(base):
+        f1 = {th: score_events(gold, [[e for c, e in p if c >= (th if e.type == t else base)] for p in predicted])
+              ["per_type_f1"].get(t, 0.0) for th in {*grid, base}}
+        best = max(grid, key=lambda th: (round(f1[th], 4), -abs(th - base)))
+        if best != base and f1[best] > f1[base]:
             out[t] = best
     return out
 
