@@ -34,7 +34,8 @@ from pipeline.errors import ModelLoadError
 from schemas.ontology import MODES, TYPE_NAMES
 from schemas.records import Chunk, EntityMention, SentenceEvent
 
-__all__ = ["EMBEDDINGS_KEY", "EventModelHandler", "LoadedEvents", "RawEvent", "embedding_digest", "predict_events"]
+__all__ = ["EMBEDDINGS_KEY", "EventModelHandler", "LoadedEvents", "RawEvent", "embedding_digest", "is_stated_place", "predict_events",
+           "stated_location"]
 
 EMBEDDINGS_KEY = "bert.embeddings.word_embeddings.weight"
 
@@ -194,15 +195,48 @@ def is_stated_place(before: str, after: str) -> bool:
     return bool(_LOCATIVE.search(before[-60:])) and not _MODIFIES.match(after)
 
 
-def _location(chunk: Chunk, mentions: Sequence[EntityMention], taken: list[tuple[int | None, int | None]]):
-    # The first place the sentence states as where things happen that is not itself an actor of the event.
+# Between the trigger and its place there is no other clause: a reporting verb, a relative
+# clause, a subordinate event ("arrested ... after the shooting in Y") or a quote boundary
+# means the place belongs to something else. Measured on the real-news train split.
+_CLAUSE_BREAK = re.compile(
+    r"[;:\"“”—–]|\b(?:said|says|saying|told|tells|which|who|whose|where|after|before|while|when|because|but|"
+    r"following|amid|than)\b",
+    re.IGNORECASE,
+)
+PLACE_REACH = 10  # words between the trigger and its place, at most (chosen on the train split)
+# Organisations that are also buildings or chambers where things happen ("in the House of Lords",
+# "at Baghdad International Airport", "filed in the U.S. District Court").
+_VENUE = re.compile(r"\b(?:court|house|parliament|senate|commons|lords|assembly|airport|cent(?:re|er)|hospital|"
+                    r"prison|jail|station|embassy|consulate|square|park|street|palace|stadium|hall|university|"
+                    r"mosque|church|cathedral|temple|hotel|school|base)\b", re.IGNORECASE)
+
+
+def stated_location(chunk: Chunk, mentions: Sequence[EntityMention], taken: list[tuple[int | None, int | None]],
+                    trigger: tuple[int | None, int | None] = (None, None)):
+    """The place the sentence states as where the event happened, or ``None``.
+
+    A place (or a venue organisation: "the High Court") introduced as where things
+    happen (:func:`is_stated_place`), nearest the trigger at ``trigger`` (char
+    offsets) and in its clause, and never one of the ``taken`` actor spans.
+    """
+    t0, t1 = trigger
+    best = None
     for m in mentions:
-        if m.label != "LOC" or any(s is not None and s < m.char_end and m.char_start < e for s, e in taken):
+        if not (m.label == "LOC" or (m.label == "ORG" and _VENUE.search(m.text))) or any(s is not None and s < m.char_end and m.char_start < e for s, e in taken):
             continue
         a, b = m.char_start - chunk.char_start, m.char_end - chunk.char_start
-        if is_stated_place(chunk.surface[max(0, a - 60) : max(0, a)], chunk.surface[b:]):
+        if not is_stated_place(chunk.surface[max(0, a - 60) : max(0, a)], chunk.surface[b:]):
+            continue
+        if t0 is None or t1 is None:
             return m.text
-    return None
+        lo, hi = (t1, m.char_start) if m.char_start >= t1 else (m.char_end, t0)
+        between = chunk.surface[max(0, lo - chunk.char_start) : max(0, hi - chunk.char_start)]
+        if len(between.split()) > PLACE_REACH or _CLAUSE_BREAK.search(between):
+            continue
+        gap = len(between.split())
+        if best is None or gap < best[0]:
+            best = (gap, m.text)
+    return best[1] if best else None
 
 
 def to_sentence_events(chunk: Chunk, mentions: Sequence[EntityMention], raw: Sequence[RawEvent],
@@ -232,7 +266,7 @@ def to_sentence_events(chunk: Chunk, mentions: Sequence[EntityMention], raw: Seq
                 target_start=tgt[1],
                 target_end=tgt[2],
                 target_label=_label(tgt[1], tgt[2], mentions),
-                location=_location(chunk, mentions, [src[1:], tgt[1:]]),
+                location=stated_location(chunk, mentions, [src[1:], tgt[1:]], trig[1:]),
                 confidence=ev.confidence,
                 event_model=model_name,
                 event_mode=ev.mode if ev.type in mode_types else None,

@@ -49,7 +49,9 @@ _MONTHS["sept"] = 9
 _DAYS = {d.lower(): i for i, d in enumerate(calendar.day_name)}
 _NUM = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
         "ten": 10, "a": 1, "an": 1, "several": None}
-_MONTH_RE = r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
+# A month name ends at a word edge: "by October 31" is not "by Oct", "in decades" is not "in Dec".
+_MONTH_RE = (r"(?:(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+             r"|(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.?)(?![a-z])")
 _DAY_RE = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
 _UNIT_RE = r"(?:day|week|month|year)s?"
 _COUNT_RE = r"(?:\d{1,3}|one|two|three|four|five|six|seven|eight|nine|ten|a|an)"
@@ -68,6 +70,9 @@ _TIME = re.compile(
       | earlier\s+(?:this|in\s+the)\s+(?:week|month|year)
       | yesterday | today | tonight
     )
+    # A day that modifies a noun ("Tuesday's hearing", "yesterday's march", the "Today programme")
+    # dates that thing, not the sentence's event.
+    (?!['’]s\b|\s+programme)
     """,
     re.VERBOSE | re.IGNORECASE,
 )

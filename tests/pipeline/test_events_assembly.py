@@ -118,3 +118,45 @@ def test_evidence_is_the_cleaned_sentence():
     (row,) = assemble_events(DOC, [_sev(0, "PROTEST", src="Workers", sentence="<p>Workers\u200b <b>marched</b>\n in Lagos.</p>")],
                              None, "n", "v")
     assert row.sentence_text == "Workers marched in Lagos."
+
+
+def _chunk(text):
+    import re
+
+    from schemas.records import Chunk
+
+    spans = tuple((m.start(), m.end()) for m in re.finditer(r"\S+", text))
+    return Chunk("d", 0, 0, 0, len(text), tuple(text[a:b] for a, b in spans), spans, 0, len(text), text)
+
+
+def _places(text, *names, label="LOC"):
+    return [EntityMention("d", 0, n, n, label, text.index(n), text.index(n) + len(n), 0.9, "m") for n in names]
+
+
+@pytest.mark.parametrize("text, places, trigger, expected", [
+    ("Police arrested him in Leeds after a shooting in Bradford.", ("Leeds", "Bradford"), "arrested", "Leeds"),
+    # the place of another clause: a reporting verb, a subordinate event, a relative clause
+    ("The US Embassy in London said police arrested two men.", ("London",), "arrested", None),
+    ("Police arrested two men, minutes after the shooting in Christchurch.", ("Christchurch",), "arrested", None),
+    ("Police arrested a man who had lived in Leeds.", ("Leeds",), "arrested", None),
+    # too far from the trigger to be its place
+    ("Rebels attacked the convoy and then, as the sun set over the hills, fled in Helmand.", ("Helmand",),
+     "attacked", None),
+    ("In Kabul, troops attacked a convoy.", ("Kabul",), "attacked", "Kabul"),
+])
+def test_the_event_location_is_the_stated_place_in_the_triggers_clause(text, places, trigger, expected):
+    from models.events import stated_location
+
+    t = text.index(trigger)
+    assert stated_location(_chunk(text), _places(text, *places), [], (t, t + len(trigger))) == expected
+
+
+def test_a_venue_organisation_is_a_place_and_an_actor_never_is():
+    from models.events import stated_location
+
+    text = "The lawsuit was filed in the High Court against Acme in Paris."
+    t = text.index("filed")
+    court = _places(text, "High Court", label="ORG") + _places(text, "Acme", label="ORG")
+    assert stated_location(_chunk(text), court, [], (t, t + 5)) == "High Court"
+    paris = _places(text, "Paris")
+    assert stated_location(_chunk(text), paris, [(paris[0].char_start, paris[0].char_end)], (t, t + 5)) is None

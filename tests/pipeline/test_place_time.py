@@ -62,6 +62,19 @@ def test_the_time_nearest_the_trigger_dates_the_event_and_starting_points_do_not
     assert find_time("He was stabbed last night at a fundraiser.") == "last night"
 
 
+@pytest.mark.parametrize("sentence, expression", [
+    ("Critics say he wants to foil them by October 31.", "October 31"),  # not "by Oct"
+    ("It was the first strike in decades.", None),                       # not "in Dec"
+    ("Police said so at Tuesday's hearing.", None),                      # a day that modifies a noun
+    ("Protesters returned after yesterday's march.", None),
+    ("She told BBC Radio 4's Today programme the plan was wrong.", None),
+    ("Talks resumed in Oct. 2019.", "in Oct. 2019"),
+    ("He arrived in May.", "in May"),                                    # the full stop is not the month's
+])
+def test_month_names_end_at_a_word_edge_and_noun_modifiers_are_not_times(sentence, expression):
+    assert find_time(sentence) == expression
+
+
 # Published on a Wednesday: a weekday before it, the same day, and after it, read backwards
 # (past tense) and forwards (future cues), with the precision each expression carries.
 @pytest.mark.parametrize("expr, future, date, precision", [
