@@ -14,6 +14,8 @@ REQUIRES = {
         "tokenizers>=0.20",
         "safetensors>=0.4",
         "pyarrow>=15",
+        "ijson>=3.2",  # JSON array input files, parsed element by element
+        "zstandard>=0.18",  # .zst input files (gzip and bz2 come with Python)
         "numpy>=1.26",
         "pysbd==0.3.4",
         "pycountry>=24.6",

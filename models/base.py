@@ -7,9 +7,13 @@ the safety rules for loading (safetensors only, no remote code unless asked).
 
 from __future__ import annotations
 
+import copy
 import enum
+import json
 import logging
+import math
 import os
+import struct
 from typing import Any, Generic, TypeVar
 
 from apache_beam.ml.inference.base import ModelHandler
@@ -17,7 +21,7 @@ from apache_beam.ml.inference.base import ModelHandler
 from models.registry import resolve
 from pipeline.errors import ConfigError, ModelLoadError
 
-__all__ = ["Device", "Precision", "TransformerHandler", "model_outputs", "pick_device"]
+__all__ = ["Device", "Precision", "TransformerHandler", "check_safetensors", "model_outputs", "pick_device"]
 
 _LOG = logging.getLogger(__name__)
 
@@ -73,6 +77,122 @@ def _check_model_dir(path: str) -> None:
         )
 
 
+# Bytes per element of each safetensors dtype (the format's own list).
+_DTYPE_BYTES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E4M3": 1, "F8_E5M2": 1, "U16": 2, "I16": 2, "F16": 2, "BF16": 2,
+                "U32": 4, "I32": 4, "F32": 4, "U64": 8, "I64": 8, "F64": 8}
+_MAX_HEADER = 100 << 20  # the safetensors library refuses larger headers too
+
+
+def _one_line(text: object, limit: int = 240) -> str:
+    # Library messages span lines (transformers' load report, serde's context); the CLI prints one.
+    text = " ".join(str(text).split()).rstrip(".")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def check_safetensors(path: str) -> None:
+    """Check a safetensors file's header and that its tensors' bytes are all there, reading the header only.
+
+    Layout: an 8-byte little-endian header size N, N bytes of JSON (name -> dtype,
+    shape, data_offsets), then the tensors' bytes, exactly covered by the offsets.
+
+    Raises:
+        ModelLoadError: truncated, not safetensors, or a header that contradicts itself.
+    """
+    def bad(what: str) -> ModelLoadError:
+        return ModelLoadError(f"{path} {what}; copy or download the model again.")
+
+    size = os.path.getsize(path)
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+        if len(head) < 8:
+            raise bad(f"is truncated: {size} bytes, too short for a safetensors header")
+        (n,) = struct.unpack("<Q", head)
+        if n > _MAX_HEADER:
+            raise bad(f"is not a safetensors file (its first 8 bytes give a header of {n:,} bytes)")
+        if 8 + n > size:
+            raise bad(f"is truncated: its header alone needs {8 + n:,} bytes, the file has {size:,}")
+        raw = fh.read(n)
+    try:
+        header = json.loads(raw.decode("utf-8"))
+        if not isinstance(header, dict):
+            raise ValueError("not a JSON object")
+    except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError included
+        raise bad(f"has a corrupt header ({_one_line(exc, 120)})") from None
+    spans = []
+    for name, t in header.items():
+        if name == "__metadata__":
+            continue
+        try:
+            begin, end = (int(x) for x in t["data_offsets"])
+            count = math.prod(int(d) for d in t["shape"])
+            width = _DTYPE_BYTES[t["dtype"]]
+        except (KeyError, TypeError, ValueError):
+            raise bad(f"has a corrupt header (tensor {name!r}: {_one_line(t, 120)})") from None
+        if end - begin != count * width:
+            raise bad(f"has a corrupt header (tensor {name!r}: shape {t['shape']} of {t['dtype']} needs "
+                      f"{count * width:,} bytes, its offsets give {end - begin:,})")
+        spans.append((begin, end, name))
+    covered = 0
+    for begin, end, name in sorted(spans):
+        if begin != covered:
+            raise bad(f"has a corrupt header (tensor {name!r} starts at byte {begin:,}, expected {covered:,})")
+        covered = end
+    if 8 + n + covered > size:
+        raise bad(f"is truncated: its header describes {8 + n + covered:,} bytes, the file has {size:,}")
+    if 8 + n + covered < size:
+        raise bad(f"has {size - 8 - n - covered:,} bytes after its last tensor (not one safetensors file)")
+
+
+def _check_loading(info: dict, path: str, model_name: str) -> None:
+    """Refuse weights that do not fit the config: transformers would fill the gaps with random values."""
+    config = os.path.join(path, "config.json")
+    files = sorted(f for f in os.listdir(path) if f.endswith(".safetensors")) if os.path.isdir(path) else []
+    weights = ", ".join(os.path.join(path, f) for f in files) or path
+    if info.get("mismatched_keys"):
+        key, ckpt, model = sorted(info["mismatched_keys"])[0]
+        raise ModelLoadError(
+            f"{config} does not match the weights {weights}: tensor {key!r} is {list(ckpt)} in the weights but "
+            f"{list(model)} by the config ({len(info['mismatched_keys'])} tensors differ); use the config.json "
+            f"saved with these weights."
+        )
+    for kind, what in (("missing_keys", "the config needs tensors the weights lack"),
+                       ("unexpected_keys", "the weights hold tensors the config has no place for")):
+        if info.get(kind):
+            keys = sorted(info[kind])
+            raise ModelLoadError(
+                f"{config} does not match the weights {weights}: {what} ({len(keys)}: {keys[0]!r}, ...); "
+                "use the config.json saved with these weights."
+            )
+    if info.get("error_msgs"):
+        raise ModelLoadError(f"Model {model_name!r}: the weights in {path} do not load: "
+                             f"{_one_line(info['error_msgs'][0])}.")
+
+
+def _check_finite(model, path: str) -> None:
+    # A damaged byte in a tensor's exponent reads as inf/NaN; no header check can see it. One sum per
+    # tensor carries any inf/NaN through (trained weights are nowhere near float32's range).
+    import torch
+
+    for name, p in model.named_parameters():
+        if p.is_floating_point() and not bool(torch.isfinite(p.detach().sum())):
+            raise ModelLoadError(f"The weights in {path} hold non-finite values in {name!r} (a damaged file?); "
+                                 "copy or download the model again.")
+
+
+def _tokenizer_error(model_name: str, path: str, exc: Exception) -> ModelLoadError:
+    tok = os.path.join(path, "tokenizer.json")
+    return ModelLoadError(
+        f"The tokenizer of model {model_name!r} does not load from {tok if os.path.exists(tok) else path}: "
+        f"{_one_line(exc)}. Copy the model's tokenizer files again."
+    )
+
+
+class _NoLoadReport(logging.Filter):
+    # transformers logs a multi-line table of weights that do not fit; _check_loading raises one line instead.
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "LOAD REPORT" not in str(record.msg)
+
+
 def model_outputs(model, tensors: dict, device: str, precision: Precision | str = Precision.FP32):
     """One forward pass: tensors to the device, autocast when asked, no autograd."""
     import torch
@@ -109,6 +229,10 @@ def _quantise_int8(model):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return quantize_dynamic(model, spec, dtype=torch.qint8)
+
+
+_GIVE_A_MODEL = ("Give a local directory with config.json, tokenizer files and safetensors weights, or a hub id "
+                 "reachable from this machine.")
 
 
 class TransformerHandler(ModelHandler[ExampleT, PredictionT, ModelT], Generic[ExampleT, PredictionT, ModelT]):
@@ -185,6 +309,31 @@ class TransformerHandler(ModelHandler[ExampleT, PredictionT, ModelT], Generic[Ex
                 "('name' or 'namespace/name'); check the path."
             )
 
+    def preflight(self) -> None:
+        """Load the model once on the CPU in the driver, as a worker will, so damaged files stop the run first.
+
+        It runs ``load_model`` itself: safetensors headers and sizes, the tokenizer,
+        config against weights, and a subclass's own steps (the event model's
+        shared embeddings). A hub id is left to the workers, which download it.
+
+        Raises:
+            ModelLoadError: one line naming the file and what is wrong.
+        """
+        path = self._model_arg
+        if not os.path.isdir(path):
+            return
+        probe = copy.copy(self)
+        # Device, precision and threads decide how the model runs, not whether its files load.
+        probe._device, probe._precision, probe._threads = Device.CPU, Precision.FP32, 0
+        try:
+            probe.load_model()
+        except ModelLoadError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - whatever a broken file raises, the CLI prints one line
+            raise ModelLoadError(
+                f"Model {self.model_name!r} from {path} does not load: {type(exc).__name__}: {_one_line(exc)}."
+            ) from exc
+
     def _check_precision(self, device: str) -> None:
         if self._precision is Precision.INT8 and device != "cpu":
             raise ConfigError("--precision int8 runs on the CPU only; use fp16 or bf16 on a GPU.")
@@ -198,30 +347,55 @@ class TransformerHandler(ModelHandler[ExampleT, PredictionT, ModelT], Generic[Ex
     def _load(self, auto_cls: Any) -> tuple[Any, Any, str]:
         """Load ``(tokenizer, model, device)`` safely, in eval mode."""
         import torch  # imported here so pickling the handler stays light
-        from transformers import AutoTokenizer
+        from safetensors import SafetensorError
+        from transformers import AutoConfig, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
         import models.cased_bert  # noqa: F401  (registers the project's architectures)
 
         path = self._model_arg
-        if os.path.isdir(path):
+        local = os.path.isdir(path)
+        if local:
             _check_model_dir(path)
+            for name in sorted(os.listdir(path)):
+                if name.endswith(".safetensors"):
+                    check_safetensors(os.path.join(path, name))
         device = pick_device(self._device)
         self._check_precision(device)
         if self._threads > 0:
             torch.set_num_threads(self._threads)
         hf_logging.disable_progress_bar()  # one bar per worker per load floods pipeline logs
+        report_log = logging.getLogger("transformers.modeling_utils")
+        if not any(isinstance(f, _NoLoadReport) for f in report_log.filters):
+            report_log.addFilter(_NoLoadReport())
+        if local:  # the tokenizer reads config.json too: load it alone first, to blame the right file
+            try:
+                AutoConfig.from_pretrained(path, trust_remote_code=self._trust_remote_code)
+            except (OSError, ValueError) as exc:
+                raise ModelLoadError(f"{os.path.join(path, 'config.json')} does not load: {_one_line(exc)}; "
+                                     "use the config.json saved with the model's weights.") from exc
         try:
             tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=self._trust_remote_code)
-            model = auto_cls.from_pretrained(
-                path, use_safetensors=True, trust_remote_code=self._trust_remote_code, dtype=torch.float32
-            )
         except (OSError, ValueError) as exc:
+            if not local:  # a hub id that is not reachable, or a path that does not exist
+                raise ModelLoadError(f"Could not load model {self.model_name!r} from {path!r}: {_one_line(exc)}. "
+                                     f"{_GIVE_A_MODEL}") from exc
+            raise _tokenizer_error(self.model_name, path, exc) from exc
+        except Exception as exc:  # noqa: BLE001 - tokenizers raises plain Exceptions for a broken tokenizer.json
+            if not local:
+                raise
+            raise _tokenizer_error(self.model_name, path, exc) from exc
+        try:
+            model, info = auto_cls.from_pretrained(
+                path, use_safetensors=True, trust_remote_code=self._trust_remote_code, dtype=torch.float32,
+                output_loading_info=True, ignore_mismatched_sizes=True,  # mismatches are refused below, in one line
+            )
+        except (OSError, ValueError, RuntimeError, SafetensorError) as exc:
             raise ModelLoadError(
-                f"Could not load model {self.model_name!r} from {path!r}: {str(exc).rstrip('.')}. Give a local "
-                "directory with config.json, tokenizer files and safetensors weights, or a hub id "
-                "reachable from this machine."
+                f"Could not load model {self.model_name!r} from {path!r}: {_one_line(exc)}. {_GIVE_A_MODEL}"
             ) from exc
+        _check_loading(info, path, self.model_name)
+        _check_finite(model, path)
         if not getattr(tokenizer, "is_fast", False):
             raise ModelLoadError(f"Model {self.model_name!r} has no fast tokenizer; offsets need one.")
         model.to(device).eval()

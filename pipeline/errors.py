@@ -2,6 +2,7 @@
 
     NewsEventsError                 base of all project errors
     ├── ConfigError                 bad options or arguments (the CLI exits 2)
+    │   └── OutputLockedError       another live run holds the --output directory
     ├── ModelLoadError              a model path/id that cannot be loaded safely
     ├── InputRecordError            one input record is unusable -> a dead letter
     └── AccountingError             records read != documents + dead letters
@@ -14,6 +15,8 @@ full-sentence message that says what to do.
 from __future__ import annotations
 
 import enum
+import os
+import traceback
 
 __all__ = [
     "AccountingError",
@@ -21,8 +24,10 @@ __all__ = [
     "InputRecordError",
     "ModelLoadError",
     "NewsEventsError",
+    "OutputLockedError",
     "Reason",
     "Stage",
+    "describe_exception",
 ]
 
 
@@ -33,6 +38,8 @@ class Stage(str, enum.Enum):
     PREPARE = "prepare"
     NER = "ner"
     EVENTS = "events"
+    ASSEMBLE = "assemble"
+    WRITE = "write"
 
 
 class Reason(str, enum.Enum):
@@ -47,9 +54,13 @@ class Reason(str, enum.Enum):
     EMPTY_TEXT = "empty_text"
     TOO_LARGE = "too_large"
     UNREADABLE_FILE = "unreadable_file"
+    CORRUPT_COMPRESSED_FILE = "corrupt_compressed_file"
     DUPLICATE = "duplicate"
     PREPARE_FAILED = "prepare_failed"
     MODEL_FAILED = "model_failed"
+    #: An unexpected exception in our own code on one document (a bug to report); the
+    #: message names the exception and the ``file:line`` it was raised at.
+    INTERNAL_ERROR = "internal_error"
 
 
 class NewsEventsError(Exception):
@@ -58,6 +69,10 @@ class NewsEventsError(Exception):
 
 class ConfigError(NewsEventsError):
     """Options or arguments that cannot work together; the message says which."""
+
+
+class OutputLockedError(ConfigError):
+    """The ``--output`` directory is held by another live run; the message names it (pid, host, start)."""
 
 
 class ModelLoadError(NewsEventsError):
@@ -74,3 +89,30 @@ class InputRecordError(NewsEventsError):
 
 class AccountingError(NewsEventsError):
     """The run lost or duplicated records: read != documents + dead letters."""
+
+
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _short_path(path: str) -> str:
+    # Short enough to read in a table cell, long enough to tell models/events.py from transforms/events.py.
+    _, sep, inside = path.rpartition("site-packages" + os.sep)
+    if sep:
+        return inside
+    path = os.path.abspath(path)
+    return os.path.relpath(path, _ROOT) if path.startswith(_ROOT + os.sep) else path
+
+
+def describe_exception(exc: BaseException) -> str:
+    """The exception's type, message and the ``file:line`` where it was raised (the traceback's last frame).
+
+    >>> try:
+    ...     int("x")
+    ... except ValueError as exc:
+    ...     describe_exception(exc).split(" (")[0]
+    "ValueError: invalid literal for int() with base 10: 'x'"
+    """
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f"{_short_path(frames[-1].filename)}:{frames[-1].lineno}" if frames else "unknown place"
+    message = str(exc)
+    return f"{type(exc).__name__}{': ' + message if message else ''} ({where})"

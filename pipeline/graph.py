@@ -1,7 +1,10 @@
 """The whole dataflow on one screen: read -> dedup -> prepare -> entities -> events -> assemble -> write.
 
 Every stage's dead letters are flattened into one writer, so each input record
-ends as exactly one document row or one dead-letter row.
+ends as exactly one document row or one dead-letter row. The per-document stages
+are guarded (issue 14): an unexpected exception on one document makes it a dead
+letter (reason ``internal_error``) or, where its other parts are good, a
+``partial`` document with a note, and never fails the job.
 """
 
 from __future__ import annotations
@@ -18,12 +21,12 @@ from pipeline.io.read_articles import InputFile, ReadArticles
 from pipeline.io.write_tables import WriteTable
 from pipeline.options import RunConfig
 from pipeline.streaming import EventTimeWindows, WatchArticles, WriteWindowedTable
-from pipeline.transforms.assemble import Assemble
+from pipeline.transforms.assemble import Assemble, KeepWritable
 from pipeline.transforms.batched_inference import BatchedInference
 from pipeline.transforms.dedup import Deduplicate
 from pipeline.transforms.events import with_time
 from pipeline.transforms.prepare import PrepareArticles
-from schemas.records import DeadLetter
+from schemas.records import DeadLetter, EntityMention
 
 __all__ = ["build_graph", "event_handler", "needs_portable_steps", "ner_handler"]
 
@@ -103,13 +106,17 @@ def build_graph(p: beam.Pipeline, cfg: RunConfig, files: list[InputFile], tables
             cfg.window_seconds, cfg.allowed_lateness_seconds)
     else:
         read, read_dead = p | "Read" >> ReadArticles(files, cfg.max_article_chars)
-    articles, duplicates = read | "Deduplicate" >> Deduplicate()
+    articles, dedup_dead = read | "Deduplicate" >> Deduplicate()
     chunks, documents, prepare_dead = articles | "Prepare" >> PrepareArticles(
         cfg.max_words_per_chunk, cfg.chunk_overlap
     )
 
     ner, ner_failed = chunks | "Entities" >> _Inference(ner_handler(cfg), portable)
-    mentions = ner | "Mentions" >> beam.FlatMap(lambda result: result.inference)
+    mentions, unwritable_mentions = (
+        ner
+        | "Mentions" >> beam.FlatMap(lambda result: result.inference)
+        | "WritableMentions" >> KeepWritable("entities", EntityMention)
+    )
 
     with_mentions = ner | "PairWithMentions" >> beam.Map(lambda result: (result.example, result.inference))
     found, event_failed = with_mentions | "Events" >> _Inference(event_handler(cfg), portable)
@@ -123,21 +130,28 @@ def build_graph(p: beam.Pipeline, cfg: RunConfig, files: list[InputFile], tables
     ner_dead = ner_failed | "NerDeadLetters" >> beam.FlatMap(_model_dead_letters(Stage.NER))
     event_dead = event_failed | "EventDeadLetters" >> beam.FlatMap(_model_dead_letters(Stage.EVENTS))
 
-    docs, events = (documents, mentions, sentence_events, failed) | "Assemble" >> Assemble(
-        resolve(cfg.ner_model)[1], __version__)
-    dead = (read_dead, duplicates, prepare_dead, ner_dead, event_dead) | "AllDeadLetters" >> beam.Flatten()
+    docs, events, assemble_dead = (
+        (documents, mentions, sentence_events, failed, unwritable_mentions)
+        | "Assemble" >> Assemble(resolve(cfg.ner_model)[1], __version__)
+    )
 
     def write(table: str):
         if cfg.streaming:
             return WriteWindowedTable(table, tables_dir, cfg.batch_tag)
         return WriteTable(table, tables_dir, portable)
 
-    written = [
-        docs | "WriteDocuments" >> write("documents"),
-        mentions | "WriteEntities" >> write("entities"),
-        events | "WriteEvents" >> write("events"),
-        dead | "WriteDeadLetters" >> write("dead_letters"),
-    ]
+    # A writer also returns the dead letters of rows it could not write (mentions and events were
+    # checked before, so in practice only documents'); they join the others.
+    docs_written, docs_dead = docs | "WriteDocuments" >> write("documents")
+    mentions_written, mentions_dead = mentions | "WriteEntities" >> write("entities")
+    events_written, events_dead = events | "WriteEvents" >> write("events")
+    dead = (
+        (read_dead, dedup_dead, prepare_dead, ner_dead, event_dead, assemble_dead, docs_dead, mentions_dead,
+         events_dead)
+        | "AllDeadLetters" >> beam.Flatten()
+    )
+    dead_written, _ = dead | "WriteDeadLetters" >> write("dead_letters")  # never refuses a row: none come back
+    written = [docs_written, mentions_written, events_written, dead_written]
     if portable:
         # Beam's DaskRunner computes only the last step's lineage: join every writer into one last step.
         _ = written | "AllWritten" >> beam.Flatten() | "Done" >> beam.combiners.Count.Globally()

@@ -14,10 +14,14 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
+from pipeline.errors import Stage
 from pipeline.io.read_articles import split_location
 from pipeline.io.write_tables import has_table_files, table_dir
 
-__all__ = ["SUMMARY_FILE", "RunSummary", "count_rows", "read_summary", "summarise", "write_summary"]
+__all__ = ["RECORD_STAGES", "SUMMARY_FILE", "RunSummary", "count_rows", "read_summary", "summarise", "write_summary"]
+
+# Dead letters of these stages stand for a whole input record that became no document.
+RECORD_STAGES = frozenset(s.value for s in (Stage.READ, Stage.PREPARE, Stage.ASSEMBLE, Stage.WRITE))
 
 RunSummary = dict[str, Any]
 SUMMARY_FILE = "_SUMMARY.json"  # the leading "_" keeps table readers away from it
@@ -45,9 +49,10 @@ def summarise(output: str, read_counts: dict[str, int] | None, seconds: float, f
     dead = count_rows(output, "dead_letters", ["stage", "reason", "input_location"])
     doc_rows = docs.to_pylist() if docs is not None else []
     dead_rows = dead.to_pylist() if dead is not None else []
-    # Records that never became a document: dead letters of the read and prepare
-    # stages (duplicates included). Model-stage dead letters belong to documents that were written.
-    record_dead = [r for r in dead_rows if r["stage"] in ("read", "prepare")]
+    # Records that never became a document: dead letters of the read and prepare stages
+    # (duplicates included), and documents that failed in assembly or could not be written
+    # (one dead letter each). Model-stage dead letters belong to documents that were written.
+    record_dead = [r for r in dead_rows if r["stage"] in RECORD_STAGES]
     by_file: dict[str, dict[str, Any]] = {}
     for path in sorted({f.path for f in files} | set(read_counts or {})):
         read = None if read_counts is None else read_counts.get(path, 0)

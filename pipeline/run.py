@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -14,6 +15,7 @@ import sys
 import time
 
 from pipeline.errors import AccountingError, ConfigError, ModelLoadError, NewsEventsError
+from pipeline.io.lock import OutputLock
 from pipeline.progress import Progress
 
 __all__ = ["main", "run"]
@@ -74,6 +76,25 @@ def _settings(cfg) -> dict:
             "chunk_overlap": cfg.chunk_overlap, "precision": cfg.precision, "partition_by": cfg.partition_by}
 
 
+@contextlib.contextmanager
+def _claim_output(cfg, handlers):
+    """Hold the output lock for the whole run, then check the models' files, before anything is written.
+
+    The lock comes first so that a second run into a busy directory stops at once,
+    without loading models. Object-store outputs are not locked: they have no
+    ``flock`` (and no staged commit either; README "Output modes").
+    """
+    if "://" in cfg.output:
+        lock = contextlib.nullcontext()
+    else:
+        os.makedirs(cfg.output, exist_ok=True)
+        lock = OutputLock(cfg.output)
+    with lock:  # released on return, on errors and on Ctrl-C; the kernel drops it if the process is killed
+        for handler in handlers:
+            handler.preflight()
+        yield
+
+
 def run(argv: list[str] | None = None, test_pipeline=None) -> dict:
     """Run the pipeline and return its summary (also written to ``OUTPUT/_SUMMARY.json``).
 
@@ -83,17 +104,15 @@ def run(argv: list[str] | None = None, test_pipeline=None) -> dict:
 
     Raises:
         ConfigError: bad options or inputs.
+        OutputLockedError: another live run holds ``--output``.
+        ModelLoadError: a model's files do not load (checked before the pipeline starts).
         AccountingError: records read != documents written + record dead letters.
     """
-    import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    from pipeline.graph import build_graph, event_handler, ner_handler
-    from pipeline.io.commit import check_mode, commit, compute_run_id, recover, staging_dir
+    from pipeline.graph import event_handler, ner_handler
     from pipeline.io.read_articles import expand_input
-    from pipeline.metrics import summarise, write_summary
     from pipeline.options import RunConfig
-    from pipeline.runners import runner_argv
 
     options = PipelineOptions(argv)
     cfg = RunConfig.from_options(options)
@@ -102,21 +121,35 @@ def run(argv: list[str] | None = None, test_pipeline=None) -> dict:
             raise ConfigError(f"{name} must be positive, got {value}.")
     if cfg.chunk_overlap >= cfg.max_words_per_chunk:
         raise ConfigError("--chunk-overlap must be smaller than --max-words-per-chunk.")
-    for handler in (ner_handler(cfg), event_handler(cfg)):
+    handlers = (ner_handler(cfg), event_handler(cfg))
+    for handler in handlers:
         handler.validate()
     if cfg.streaming:
-        return _run_streaming(cfg, options, test_pipeline)
+        return _run_streaming(cfg, options, handlers, test_pipeline)
     files = expand_input(cfg.input)
+    if "://" in cfg.output and (cfg.mode != "overwrite" or cfg.partition_by):
+        raise ConfigError("--mode append|fail-if-exists and --partition-by need a local --output directory.")
+    with _claim_output(cfg, handlers):
+        return _run_batch(cfg, argv, files, test_pipeline)
+
+
+def _run_batch(cfg, argv, files, test_pipeline=None) -> dict:
+    """A batch run, inside the output lock: recover, stage, run, account, commit."""
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from pipeline.graph import build_graph
+    from pipeline.io.commit import check_mode, commit, compute_run_id, recover, staging_dir
+    from pipeline.metrics import summarise, write_summary
+    from pipeline.runners import runner_argv
+
     local = "://" not in cfg.output
     if local:
-        os.makedirs(cfg.output, exist_ok=True)
         recover(cfg.output)  # finish a crashed run's commit, drop attempts that never reached one
         check_mode(cfg.output, cfg.mode)
         run_id = compute_run_id([f.path for f in files], _settings(cfg))
         stage = staging_dir(cfg.output, run_id)
         shutil.rmtree(stage, ignore_errors=True)
-    elif cfg.mode != "overwrite" or cfg.partition_by:
-        raise ConfigError("--mode append|fail-if-exists and --partition-by need a local --output directory.")
     else:
         run_id, stage = None, cfg.output
     started = time.perf_counter()
@@ -158,8 +191,24 @@ def _files_read(cfg, watch_ended: float) -> list:
     return [f for f in present if f.path in named or os.path.getmtime(f.path) < watch_ended - margin - 5]
 
 
-def _run_streaming(cfg, options, test_pipeline=None) -> dict:
+def _run_streaming(cfg, options, handlers, test_pipeline=None) -> dict:
     """Watch ``--input`` until ``--max-seconds`` or SIGINT/SIGTERM; window files appear as they are written."""
+    if "://" in cfg.input or "://" in cfg.output:
+        raise ConfigError("--streaming watches a local directory and writes a local --output.")
+    if cfg.partition_by:
+        raise ConfigError("--partition-by is for batch runs; streaming files are already split by window.")
+    if not os.path.isdir(cfg.input) and not any(c in cfg.input for c in "*?["):
+        raise ConfigError(f"--streaming needs --input to be a directory or a glob to watch, got {cfg.input!r}.")
+    if cfg.window_seconds < 1:
+        raise ConfigError(f"--window-seconds must be at least 1, got {cfg.window_seconds}.")
+    # Held until the watcher stops and the last window is written, so no batch run's
+    # recover() can delete this run's micro-batch staging under it.
+    with _claim_output(cfg, handlers):
+        return _stream(cfg, options, test_pipeline)
+
+
+def _stream(cfg, options, test_pipeline=None) -> dict:
+    """A streaming run, inside the output lock."""
     import threading
 
     import apache_beam as beam
@@ -170,15 +219,6 @@ def _run_streaming(cfg, options, test_pipeline=None) -> dict:
     from pipeline.streaming import STOP, stop_on_signals
     from schemas.arrow import TABLES
 
-    if "://" in cfg.input or "://" in cfg.output:
-        raise ConfigError("--streaming watches a local directory and writes a local --output.")
-    if cfg.partition_by:
-        raise ConfigError("--partition-by is for batch runs; streaming files are already split by window.")
-    if not os.path.isdir(cfg.input) and not any(c in cfg.input for c in "*?["):
-        raise ConfigError(f"--streaming needs --input to be a directory or a glob to watch, got {cfg.input!r}.")
-    if cfg.window_seconds < 1:
-        raise ConfigError(f"--window-seconds must be at least 1, got {cfg.window_seconds}.")
-    os.makedirs(cfg.output, exist_ok=True)
     check_mode(cfg.output, cfg.mode)
     if cfg.mode == "overwrite":
         for name in (*TABLES, SUMMARY_FILE):
@@ -351,6 +391,10 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         try:
             summary = run(rest)
+        except KeyboardInterrupt:
+            print("newsevents: interrupted; the next run into the same --output finishes or discards what this "
+                  "one staged.", file=sys.stderr)
+            return 130
         except (ConfigError, ModelLoadError) as exc:
             print(f"newsevents: error: {exc}", file=sys.stderr)
             return 2

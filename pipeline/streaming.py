@@ -38,9 +38,9 @@ from apache_beam.transforms.core import RestrictionProvider
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 from apache_beam.utils.timestamp import Duration, Timestamp
 
-from pipeline.io.read_articles import JSON_SUFFIXES, TEXT_SUFFIXES, InputFile, ParseFiles
-from pipeline.io.write_tables import table_dir, write_rows_file
-from schemas.records import Article, as_row
+from pipeline.io.read_articles import InputFile, ParseFiles, is_input_path
+from pipeline.io.write_tables import TableRows, table_dir, write_rows_file
+from schemas.records import Article
 
 __all__ = ["STOP", "EventTimeWindows", "WatchArticles", "WriteWindowedTable", "event_time", "stop_on_signals", "watch_pattern"]
 
@@ -115,7 +115,7 @@ def watch_pattern(spec: str) -> str:
 
 def _is_input(path: str) -> bool:
     name = os.path.basename(path)
-    return path.lower().endswith(JSON_SUFFIXES + TEXT_SUFFIXES) and not name.startswith((".", "_"))
+    return is_input_path(path) and not name.startswith((".", "_"))
 
 
 def event_time(article: Article, now: float, lateness: float) -> float:
@@ -206,7 +206,11 @@ class _WriteWindow(beam.DoFn):
 
 
 class WriteWindowedTable(beam.PTransform):
-    """Windowed records -> one Parquet file per window (and pane) under ``OUT/<table>/``."""
+    """Windowed records -> one Parquet file per window (and pane) under ``OUT/<table>/``.
+
+    Returns ``(written paths, dead letters)``, as ``WriteTable`` does: a row that
+    does not fit the table's schema is handled by the same guarded conversion.
+    """
 
     def __init__(self, table: str, output: str, tag: str | None = None) -> None:
         super().__init__()
@@ -216,9 +220,11 @@ class WriteWindowedTable(beam.PTransform):
 
     def expand(self, records):
         table = self._table
-        return (
-            records
-            | "ToRows" >> beam.Map(lambda r: (table, as_row(r)))
+        rows, dead = records | "ToRows" >> TableRows(table)
+        written = (
+            rows
+            | "KeyByTable" >> beam.Map(lambda row: (table, row))
             | "PerWindow" >> beam.GroupByKey()
             | "WriteWindow" >> beam.ParDo(_WriteWindow(self._table, self._output, self._tag))
         )
+        return written, dead

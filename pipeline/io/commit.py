@@ -5,9 +5,9 @@ starting with ``_``). Only after the run succeeded and its accounting holds are
 the staged files laid out in their final shape (Hive partitions when asked) and
 moved into place, following a journal written first:
 
-- each step is ``(src, dst)``: "if ``src`` still exists, put it at ``dst``" (an
-  existing ``dst`` directory is first renamed away), so replaying a journal after
-  a crash finishes the commit and never undoes it;
+- each step is ``(src, dst)``, relative to the output directory: "if ``src``
+  still exists, put it at ``dst``" (an existing ``dst`` directory is first renamed
+  away), so replaying a journal after a crash finishes the commit and never undoes it;
 - a staging directory without a journal is an attempt that died before its
   commit; the next run deletes it, so a killed run leaves nothing visible.
 
@@ -207,12 +207,17 @@ def _plan(output: str, stage: str, layout: dict[str, list[str]], mode: Mode,
             # file by file; a file of the same run id is this run's own earlier copy.
             steps += [(os.path.join(final, table, f), os.path.join(output, table, f)) for f in files]
     steps.append((os.path.join(stage, SUMMARY_FILE), os.path.join(output, SUMMARY_FILE)))
-    return steps
+    # Journaled relative to the output directory: a rerun that reaches it by another path (moved,
+    # remounted, a relative --output from another directory) must still find every file, not take
+    # each step for done and delete the staged tables (issue 14, part 8).
+    return [(os.path.relpath(src, output), os.path.relpath(dst, output)) for src, dst in steps]
 
 
 def _apply(steps: Sequence[Sequence[str]], stage: str) -> None:
     trash = os.path.join(stage, "trash")
-    for k, (src, dst) in enumerate(steps):
+    output = os.path.dirname(os.path.dirname(stage))  # stage is OUTPUT/_staging/<run_id>
+    for k, step in enumerate(steps):
+        src, dst = (os.path.join(output, path) for path in step)  # an absolute path (older journals) stays
         if not os.path.exists(src):
             continue  # done before a crash
         os.makedirs(os.path.dirname(dst), exist_ok=True)

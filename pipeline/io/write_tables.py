@@ -1,19 +1,42 @@
-"""Write typed records to Parquet with the explicit, versioned Arrow schemas."""
+"""Write typed records to Parquet with the explicit, versioned Arrow schemas.
+
+Each record is converted to its row and checked against the table's schema
+before the writer sees it (:class:`TableRows`), so one row that does not fit
+never fails the job. What happens to a row that does not fit:
+
+- ``documents``: a field that may be null and does not fit (a title holding a
+  lone surrogate, which UTF-8 cannot store) is set to null, the document becomes
+  ``partial`` with a note; a document whose row still does not fit becomes a
+  dead letter (stage ``write``, reason ``internal_error``).
+- ``dead_letters``: the last resort, so never refused: text that UTF-8 cannot
+  store is written backslash-escaped.
+- ``entities``, ``events``: checked upstream with :func:`row_problem` (their
+  document notes what was dropped); a row that still fails here becomes a dead letter.
+
+Failures of the file system (a full disk) are not one row's fault: they fail
+the job, and the commit protocol keeps the half-written run invisible.
+"""
 
 from __future__ import annotations
 
+import json
 import os
+from typing import Any, Iterator
 
 import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.parquetio import WriteToParquet
 
-from pipeline.transforms.split import shard_of
+from pipeline.errors import Reason, Stage, describe_exception
+from pipeline.transforms.split import SplitByType, shard_of
 from schemas.arrow import TABLES
-from schemas.records import as_row
+from schemas.records import DeadLetter, as_row
 
-__all__ = ["WriteTable", "has_table_files", "table_dir", "write_rows_file"]
+__all__ = ["TableRows", "WriteTable", "has_table_files", "row_of", "row_payload", "row_problem", "table_dir",
+           "write_rows_file"]
+
+PAYLOAD_CHARS = 2000
 
 
 def table_dir(output: str, table: str) -> str:
@@ -25,6 +48,114 @@ def has_table_files(path: str) -> bool:
     """Whether a table directory holds any Parquet file a reader sees (hidden ``.``/``_`` names excluded)."""
     return os.path.isdir(path) and any(
         f.endswith(".parquet") and not f.startswith((".", "_")) for _, _, fs in os.walk(path) for f in fs)
+
+
+def _check(row: dict[str, Any], schema: pa.Schema) -> dict[str, Any]:
+    batch = pa.RecordBatch.from_pydict({f.name: [row.get(f.name)] for f in schema}, schema=schema)
+    # A null in a non-nullable column converts; the Parquet writer would then refuse the whole file.
+    for f, column in zip(schema, batch.columns):
+        if not f.nullable and column.null_count:
+            raise ValueError(f"column {f.name!r} may not be null")
+    return row
+
+
+def row_of(record: Any, table: str) -> dict[str, Any]:
+    """``record`` as a row of ``table``; raises when the row does not fit the table's Arrow schema."""
+    return _check(as_row(record), TABLES[table])
+
+
+def row_problem(record: Any, table: str) -> str | None:
+    """Why ``record``'s row does not fit ``table`` (exception, message, ``file:line``), or None when it fits."""
+    try:
+        row_of(record, table)
+    except Exception as exc:  # noqa: BLE001 - any conversion failure is this row's problem
+        return describe_exception(exc)
+    return None
+
+
+def _escaped(value: Any) -> Any:
+    # Lone surrogates (from JSON "\ud800" escapes) cannot be stored as UTF-8; keep them visible as escapes.
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
+
+
+def row_payload(record: Any) -> str:
+    """A dead letter's payload for a record that is not an article: its row as JSON, truncated."""
+    try:
+        text = json.dumps(as_row(record), default=str, ensure_ascii=False)
+    except Exception:  # noqa: BLE001 - the record may be what is broken
+        text = repr(record)
+    return _escaped(text[:PAYLOAD_CHARS])
+
+
+def _salvaged_document(record: Any) -> dict[str, Any] | None:
+    """The document row with its unstorable optional fields set to null and noted, or None if that is not enough."""
+    try:
+        row, schema = as_row(record), TABLES["documents"]
+        notes = []
+        for f in schema:
+            if f.nullable and f.name != "notes" and row.get(f.name) is not None:
+                try:
+                    pa.array([row[f.name]], type=f.type)
+                except Exception as exc:  # noqa: BLE001
+                    notes.append(f"{f.name}: could not be stored ({describe_exception(exc)}); set to null.")
+                    row[f.name] = None
+        if not notes:
+            return None
+        row.update(status="partial", notes=list(row.get("notes") or []) + notes)
+        return _check(row, schema)
+    except Exception:  # noqa: BLE001 - not salvageable: the caller dead-letters it
+        return None
+
+
+def _writable_dead_letter(record: Any) -> dict[str, Any]:
+    try:
+        return _check({k: _escaped(v) for k, v in as_row(record).items()}, TABLES["dead_letters"])
+    except Exception as exc:  # noqa: BLE001 - a dead letter is never refused: say what happened instead
+        return as_row(DeadLetter(Stage.WRITE.value, Reason.INTERNAL_ERROR.value,
+                                 f"A dead letter could not be written ({_escaped(describe_exception(exc))}); "
+                                 "the record as given is in payload. Please report this.",
+                                 payload=row_payload(record)))
+
+
+class _ToRows(beam.DoFn):
+    def __init__(self, table: str) -> None:
+        self._table = table
+
+    def process(self, record: Any) -> Iterator[dict[str, Any] | DeadLetter]:
+        try:
+            yield row_of(record, self._table)
+        except Exception as exc:  # noqa: BLE001 - one row must never fail the writer
+            yield self._unwritable(record, exc)
+
+    def _unwritable(self, record: Any, exc: Exception) -> dict[str, Any] | DeadLetter:
+        if self._table == "dead_letters":
+            return _writable_dead_letter(record)
+        if self._table == "documents" and (row := _salvaged_document(record)) is not None:
+            return row
+        what = "document" if self._table == "documents" else f"{self._table} row of this document"
+        return DeadLetter(Stage.WRITE.value, Reason.INTERNAL_ERROR.value,
+                          f"The {self._table} row does not fit the table's schema, so the {what} was not written: "
+                          f"{describe_exception(exc)}. If the input holds this value, correct it there; "
+                          "otherwise please report this with the payload.",
+                          getattr(record, "doc_id", None), row_payload(record), getattr(record, "input_location", None))
+
+
+class TableRows(beam.PTransform):
+    """Records -> ``(rows of the table, dead letters)``: the writers' guarded conversion to rows.
+
+    Example::
+
+        rows, unwritable = documents | TableRows("documents")
+    """
+
+    def __init__(self, table: str) -> None:
+        super().__init__()
+        self._table = table
+
+    def expand(self, records):
+        return records | "Convert" >> beam.ParDo(_ToRows(self._table)) | "ByType" >> SplitByType(dict, DeadLetter)
 
 
 def write_rows_file(rows, table: str, path: str) -> str:
@@ -39,9 +170,12 @@ def write_rows_file(rows, table: str, path: str) -> str:
 class WriteTable(beam.PTransform):
     """Records -> ``OUTPUT/<table>/part-SSSSS-of-NNNNN.parquet``, schema never inferred.
 
+    Returns ``(written, dead_letters)``: the dead letters of rows that could not be
+    written (see the module docstring), for the run's dead-letter writer.
+
     Example::
 
-        mentions | WriteTable("entities", "out/")
+        written, unwritable = documents | WriteTable("documents", "out/")
     """
 
     def __init__(self, table: str, output: str, portable: bool = False, shards: int = 8) -> None:
@@ -54,20 +188,18 @@ class WriteTable(beam.PTransform):
         self._shards = shards
 
     def expand(self, records):
+        rows, dead = records | "ToRows" >> TableRows(self._table)
         if self._portable:
-            return self._expand_portable(records)
-        return (
-            records
-            | "ToRows" >> beam.Map(as_row)
-            | "Write" >> WriteToParquet(
-                os.path.join(table_dir(self._output, self._table), "part"),
-                schema=TABLES[self._table],
-                file_name_suffix=".parquet",
-                codec="zstd",
-            )
+            return self._expand_portable(rows), dead
+        written = rows | "Write" >> WriteToParquet(
+            os.path.join(table_dir(self._output, self._table), "part"),
+            schema=TABLES[self._table],
+            file_name_suffix=".parquet",
+            codec="zstd",
         )
+        return written, dead
 
-    def _expand_portable(self, records):
+    def _expand_portable(self, rows):
         # For runners that drop what a DoFn emits in finish_bundle (Beam's
         # DaskRunner), where WriteToParquet's buffered rows would be lost: group
         # rows into shards and write each shard's file from process().
@@ -81,8 +213,7 @@ class WriteTable(beam.PTransform):
             return write_rows_file(rows, table, os.path.join(directory, f"part-{index:05d}-of-{shards:05d}.parquet"))
 
         return (
-            records
-            | "ToRows" >> beam.Map(as_row)
+            rows
             | "KeyByShard" >> beam.Map(lambda row: (shard(row), row))
             | "GroupShards" >> beam.GroupByKey()
             | "WriteShard" >> beam.Map(write)

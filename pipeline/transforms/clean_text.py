@@ -115,9 +115,13 @@ def clean_text(text: str, is_html: bool = False) -> CleanText:
         i, n = 0, len(piece)
         while i < n:
             # A cluster is a starter and its combining marks: NFC never crosses clusters.
+            # A control or space composes with nothing: a mark after it is its own cluster, else
+            # "\x1b\u0300" kept the ESC and gave two words one original span (issue #14).
             j = i + 1
-            while j < n and unicodedata.combining(piece[j]):
-                j += 1
+            starter = piece[i]
+            if not (starter.isspace() or unicodedata.category(starter)[0] == "C"):
+                while j < n and unicodedata.combining(piece[j]):
+                    j += 1
             cluster = piece[i:j]
             o_start, o_end = p_start + i, p_start + j
             if len(cluster) == 1:

@@ -133,12 +133,19 @@ _UNITS = {"day": "days", "week": "weeks", "month": "months", "year": "years"}
 _PRECISION_OF_UNIT = {"day": "day", "week": "week", "month": "month", "year": "year"}
 
 
-def _safe(make):
-    # Calendar arithmetic out of range (year 0, 10000) gives no date rather than an exception.
-    try:
-        return make()
-    except (ValueError, OverflowError):
-        return None
+def _day_without_year(published: dt.date, month: int, day: int, future: bool) -> dt.date | None:
+    # News reports the past: a date without a year is the latest one on or before publication,
+    # or, when the sentence looks forward, the first one on or after it. Years are tried in that
+    # direction, so "February 29" is the nearest leap year's (eight years at most: 1896 -> 1904).
+    step = 1 if future else -1
+    for k in range(9):
+        try:
+            candidate = dt.date(published.year + step * k, month, day)
+        except ValueError:  # 29 February of a common year, 31 April, day 0, year 0 or 10000
+            continue
+        if (candidate >= published) if future else (candidate <= published):
+            return candidate
+    return None
 
 
 def resolve_when(expr: str | None, published: dt.date | None, anchor: dt.date | None = None,
@@ -150,16 +157,29 @@ def resolve_when(expr: str | None, published: dt.date | None, anchor: dt.date | 
     turns bare weekdays, months and dates without a year forwards. Calendar
     arithmetic is ``dateutil.relativedelta``'s, so month ends and 29 February are
     handled. A period resolves to its first day, and the precision says so;
-    starting points and deadlines ("since 2012") give ``(None, None)``.
+    starting points and deadlines ("since 2012"), dates that do not exist
+    ("2023-02-29") and dates past the calendar's ends (year 1, 9999) give
+    ``(None, None)``: a precision never comes without a date.
 
     >>> p = dt.date(2026, 3, 11)  # a Wednesday
     >>> resolve_when("on Thursday", p), resolve_when("on Thursday", p, future=True)
     ((datetime.date(2026, 3, 5), 'day'), (datetime.date(2026, 3, 12), 'day'))
     >>> resolve_when("in August", p), resolve_when("last week", p), resolve_when("since 2012", p)
     ((datetime.date(2025, 8, 1), 'month'), (datetime.date(2026, 3, 2), 'week'), (None, None))
-    >>> resolve_when("one year ago", dt.date(2024, 2, 29))
-    (datetime.date(2023, 2, 28), 'year')
+    >>> resolve_when("one year ago", dt.date(2024, 2, 29)), resolve_when("February 29", dt.date(2025, 3, 1))
+    ((datetime.date(2023, 2, 28), 'year'), (datetime.date(2024, 2, 29), 'day'))
     """
+    try:
+        day, precision = _resolve(expr, published, anchor, future)
+    except (ValueError, OverflowError):
+        # Arithmetic past year 1 or 9999 ("yesterday" of 0001-01-01, which the reader accepts) or a
+        # date that does not exist ("in May 0000"): no date, never an exception (issue #14).
+        return None, None
+    return (day, precision) if day is not None else (None, None)
+
+
+def _resolve(expr: str | None, published: dt.date | None, anchor: dt.date | None,
+             future: bool) -> tuple[dt.date | None, str | None]:
     from dateutil.relativedelta import relativedelta, weekday
 
     if not expr:
@@ -169,16 +189,16 @@ def resolve_when(expr: str | None, published: dt.date | None, anchor: dt.date | 
         return None, None
     m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", e)
     if m:
-        return _safe(lambda: dt.date(int(m[1]), int(m[2]), int(m[3]))), "day"
+        return dt.date(int(m[1]), int(m[2]), int(m[3])), "day"
     year = re.search(r"\b(\d{4})\b", e)
     month = re.search(_MONTH_RE, expr, re.IGNORECASE)
     dnum = re.search(r"\b(\d{1,2})(?:st|nd|rd|th)?\b(?!\d)", e)
     if year and not (month and dnum):
         if month:
-            return _safe(lambda: dt.date(int(year[1]), _month_of(month.group(0)), 1)), "month"
-        return _safe(lambda: dt.date(int(year[1]), 1, 1)), "year"
+            return dt.date(int(year[1]), _month_of(month.group(0)), 1), "month"
+        return dt.date(int(year[1]), 1, 1), "year"
     if year and month and dnum:
-        return _safe(lambda: dt.date(int(year[1]), _month_of(month.group(0)), int(dnum[1]))), "day"
+        return dt.date(int(year[1]), _month_of(month.group(0)), int(dnum[1])), "day"
     m = re.fullmatch(rf"({_COUNT_RE})\s+({_UNIT_RE})\s+(ago|later|earlier)", e)
     if m:
         n = int(m[1]) if m[1].isdigit() else _NUM.get(m[1])
@@ -187,21 +207,11 @@ def resolve_when(expr: str | None, published: dt.date | None, anchor: dt.date | 
             return None, None
         unit = m[2].rstrip("s")
         sign = 1 if m[3] == "later" else -1
-        day = _safe(lambda: base + relativedelta(**{_UNITS[unit]: sign * n}))
-        return day, _PRECISION_OF_UNIT[unit]
+        return base + relativedelta(**{_UNITS[unit]: sign * n}), _PRECISION_OF_UNIT[unit]
     if published is None:
         return None, None
     if month and dnum:
-        day = _safe(lambda: dt.date(published.year, _month_of(month.group(0)), int(dnum[1])))
-        if day is None:
-            return None, None
-        # News reports the past: a date after publication without a year is last year's, unless
-        # the sentence looks forward; then a date before publication is next year's.
-        if not future and day > published:
-            day = _safe(lambda: day - relativedelta(years=1))
-        elif future and day < published:
-            day = _safe(lambda: day + relativedelta(years=1))
-        return day, "day"
+        return _day_without_year(published, _month_of(month.group(0)), int(dnum[1]), future), "day"
     if month:
         first = dt.date(published.year, _month_of(month.group(0)), 1)
         if not future and first > published:
@@ -212,7 +222,7 @@ def resolve_when(expr: str | None, published: dt.date | None, anchor: dt.date | 
     if e in ("today", "tonight", "this morning", "this afternoon", "this evening"):
         return published, "day"
     if e == "yesterday" or e.startswith(("yesterday ", "last night")):
-        return published - dt.timedelta(days=1), "day"
+        return published - relativedelta(days=1), "day"
     day_name = re.search(_DAY_RE, expr, re.IGNORECASE)
     if day_name:
         wd = weekday(_DAYS[day_name.group(0).lower()])
@@ -225,11 +235,10 @@ def resolve_when(expr: str | None, published: dt.date | None, anchor: dt.date | 
     if m:
         step = {"last": -1, "next": 1}.get(m[1], 0)
         if m[2] == "week":
-            monday = published - dt.timedelta(days=published.weekday())
-            return monday + dt.timedelta(weeks=step), "week"
+            return published + relativedelta(weekday=weekday(0)(-1), weeks=step), "week"
         if m[2] == "month":
-            return published.replace(day=1) + relativedelta(months=step), "month"
-        return dt.date(published.year + step, 1, 1), "year"
+            return published + relativedelta(day=1, months=step), "month"
+        return published + relativedelta(month=1, day=1, years=step), "year"
     return None, None
 
 

@@ -2,23 +2,26 @@
 
 Emits the chunks for the models and one ``DocumentRecord`` per article (its
 ``n_mentions``/``status`` are filled in by ``assemble``); an article that cannot
-be prepared becomes a dead letter instead, so it is still accounted for.
+be prepared becomes a dead letter instead (reason ``empty_text``, or
+``internal_error`` when preparing it raised), so it is still accounted for.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import apache_beam as beam
 
-from pipeline.errors import Reason, Stage
+from pipeline.errors import Reason, Stage, describe_exception
 from pipeline.transforms.clean_text import clean_text, looks_like_html
 from pipeline.transforms.sentences import make_chunks
 from pipeline.transforms.split import SplitByType
 from schemas.records import Article, Chunk, DeadLetter, DocumentRecord
 
 __all__ = ["PrepareArticles", "finish_document", "prepare_article"]
+
+PAYLOAD_CHARS = 2000
 
 
 def prepare_article(article: Article, max_words: int, overlap: int):
@@ -28,7 +31,7 @@ def prepare_article(article: Article, max_words: int, overlap: int):
     if not cleaned.text.strip():
         return DeadLetter(Stage.PREPARE.value, Reason.EMPTY_TEXT.value,
                           "The article has no text left after removing markup and control characters.",
-                          article.doc_id, article.text[:2000], article.input_location)
+                          article.doc_id, article.text[:PAYLOAD_CHARS], article.input_location)
     chunks, n_sentences = make_chunks(article.doc_id, article.text, cleaned, max_words, overlap)
     notes = list(article.notes) + (["text: HTML converted to plain text."] if is_html else [])
     doc = DocumentRecord(
@@ -57,10 +60,11 @@ class _Prepare(beam.DoFn):
     def process(self, article: Article) -> Iterator:
         try:
             result = prepare_article(article, self._max_words, self._overlap)
-        except Exception as exc:  # noqa: BLE001 - any failure must become a dead letter, not a crash
-            result = DeadLetter(Stage.PREPARE.value, Reason.PREPARE_FAILED.value,
-                                f"Preparing the article failed: {type(exc).__name__}: {exc}.",
-                                article.doc_id, article.text[:2000], article.input_location)
+        except Exception as exc:  # noqa: BLE001 - one article's failure must become a dead letter, not fail the job
+            result = DeadLetter(Stage.PREPARE.value, Reason.INTERNAL_ERROR.value,
+                                f"Preparing the article failed unexpectedly: {describe_exception(exc)}. This is a "
+                                "bug in newsevents; please report it with this row's payload.",
+                                article.doc_id, article.text[:PAYLOAD_CHARS], article.input_location)
         if isinstance(result, DeadLetter):
             yield result
             return
@@ -85,12 +89,24 @@ class PrepareArticles(beam.PTransform):
         )
 
 
-def finish_document(doc: DocumentRecord, n_mentions: int, n_events: int, n_failed_chunks: int) -> DocumentRecord:
-    """Fill in a document's counts and status once its chunks are back."""
-    if n_failed_chunks:
+def finish_document(doc: DocumentRecord, n_mentions: int, n_events: int, n_failed_chunks: int,
+                    dropped: Sequence[str] = ()) -> DocumentRecord:
+    """Fill in a document's counts and status once its chunks are back.
+
+    Args:
+        n_failed_chunks: chunks a model failed on (each also has a model-stage dead letter).
+        dropped: notes on parts lost after the models (an event whose assembly raised, a row
+            that does not fit its table); they are added to ``notes``.
+
+    Returns:
+        The document with status ``partial`` when anything was lost, else
+        ``ok_with_notes`` or ``ok``.
+    """
+    notes = list(doc.notes) + list(dropped)
+    if n_failed_chunks or dropped:
         status = "partial"
-    elif doc.notes:
+    elif notes:
         status = "ok_with_notes"
     else:
         status = "ok"
-    return dataclasses.replace(doc, n_mentions=n_mentions, n_events=n_events, status=status)
+    return dataclasses.replace(doc, n_mentions=n_mentions, n_events=n_events, status=status, notes=notes)

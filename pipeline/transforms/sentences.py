@@ -78,6 +78,24 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def _words(sent: str, offset: int, clean: CleanText) -> tuple[list[tuple[int, int]], tuple[tuple[int, int], ...]]:
+    # Words of a cleaned sentence and their original spans. A word that shares original characters
+    # with the one before joins it, so no two words claim the same characters: cleaning maps a
+    # cluster to its whole span, and the tokenizer splits off a mark NFC could not compose
+    # (Yoruba "ẹ́" is "ẹ" + U+0301) or the pieces of an entity (issue #14).
+    local: list[tuple[int, int]] = []
+    spans: list[tuple[int, int]] = []
+    for a, b in split_words(sent):
+        o_start, o_end = clean.to_original(offset + a, offset + b)
+        if spans and o_start < spans[-1][1]:
+            local[-1] = (local[-1][0], b)
+            spans[-1] = (spans[-1][0], max(spans[-1][1], o_end))
+            continue
+        local.append((a, b))
+        spans.append((o_start, o_end))
+    return local, tuple(spans)
+
+
 def make_chunks(
     doc_id: str, original: str, clean: CleanText, max_words: int = 120, overlap: int = 24
 ) -> tuple[list[Chunk], int]:
@@ -100,11 +118,10 @@ def make_chunks(
     sentences = split_sentences(clean.text)
     for s_index, (s_start, s_end) in enumerate(sentences):
         sent = clean.text[s_start:s_end]
-        local = split_words(sent)
+        local, spans = _words(sent, s_start, clean)
         if not local:
             continue
         words = tuple(sent[a:b] for a, b in local)
-        spans = tuple(clean.to_original(s_start + a, s_start + b) for a, b in local)
         sent_o_start, sent_o_end = spans[0][0], spans[-1][1]
         stride = max_words - overlap
         starts = list(range(0, max(1, len(words) - overlap), stride)) if len(words) > max_words else [0]
