@@ -19,6 +19,7 @@ import os
 import traceback
 
 __all__ = [
+    "ALREADY_IN_OUTPUT",
     "AccountingError",
     "ConfigError",
     "InputRecordError",
@@ -61,6 +62,11 @@ class Reason(str, enum.Enum):
     #: An unexpected exception in our own code on one document (a bug to report); the
     #: message names the exception and the ``file:line`` it was raised at.
     INTERNAL_ERROR = "internal_error"
+
+
+#: How the message of a ``duplicate`` dead letter begins when the copy kept is a document an
+#: earlier run wrote (``--mode append``); the run summary counts these as ``already_in_output``.
+ALREADY_IN_OUTPUT = "Already in the output:"
 
 
 class NewsEventsError(Exception):

@@ -9,6 +9,8 @@ letter (reason ``internal_error``) or, where its other parts are good, a
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import apache_beam as beam
 from apache_beam.ml.inference.base import RunInference
 
@@ -20,10 +22,11 @@ from pipeline.errors import Reason, Stage
 from pipeline.io.read_articles import InputFile, ReadArticles
 from pipeline.io.write_tables import WriteTable
 from pipeline.options import RunConfig
+from pipeline.progress import Tally
 from pipeline.streaming import EventTimeWindows, WatchArticles, WriteWindowedTable
 from pipeline.transforms.assemble import Assemble, KeepWritable
 from pipeline.transforms.batched_inference import BatchedInference
-from pipeline.transforms.dedup import Deduplicate
+from pipeline.transforms.dedup import Deduplicate, ReadOutputKeys
 from pipeline.transforms.events import with_time
 from pipeline.transforms.prepare import PrepareArticles
 from schemas.records import DeadLetter, EntityMention
@@ -93,8 +96,13 @@ class _Inference(beam.PTransform):
         return results, errors.failed_inferences
 
 
-def build_graph(p: beam.Pipeline, cfg: RunConfig, files: list[InputFile], tables_dir: str | None = None) -> None:
-    """Add the newsevents DAG to ``p``; tables go under ``tables_dir`` (default ``cfg.output``)."""
+def build_graph(p: beam.Pipeline, cfg: RunConfig, files: list[InputFile], tables_dir: str | None = None,
+                in_output: Sequence[str] = ()) -> None:
+    """Add the newsevents DAG to ``p``; tables go under ``tables_dir`` (default ``cfg.output``).
+
+    ``in_output`` lists the documents files already in the output that an append must
+    not write again (``pipeline.io.commit.document_files``); a batch run's only.
+    """
     tables_dir = tables_dir or cfg.output
     portable = needs_portable_steps(p)
     if cfg.streaming and cfg.batch_tag is None:
@@ -106,7 +114,8 @@ def build_graph(p: beam.Pipeline, cfg: RunConfig, files: list[InputFile], tables
             cfg.window_seconds, cfg.allowed_lateness_seconds)
     else:
         read, read_dead = p | "Read" >> ReadArticles(files, cfg.max_article_chars)
-    articles, dedup_dead = read | "Deduplicate" >> Deduplicate()
+    earlier = p | "InOutput" >> ReadOutputKeys(in_output) if in_output else None
+    articles, dedup_dead = read | "Deduplicate" >> Deduplicate(earlier)
     chunks, documents, prepare_dead = articles | "Prepare" >> PrepareArticles(
         cfg.max_words_per_chunk, cfg.chunk_overlap
     )
@@ -120,6 +129,8 @@ def build_graph(p: beam.Pipeline, cfg: RunConfig, files: list[InputFile], tables
 
     with_mentions = ner | "PairWithMentions" >> beam.Map(lambda result: (result.example, result.inference))
     found, event_failed = with_mentions | "Events" >> _Inference(event_handler(cfg), portable)
+    # Documents finish only after every sentence passed both models: count sentences for the progress lines.
+    found = found | "TallySentences" >> beam.Map(Tally("sentences"))
     sentence_events = found | "SentenceEvents" >> beam.FlatMap(lambda r: with_time(r.example[0], r.inference))
 
     failed = (

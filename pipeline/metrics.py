@@ -14,7 +14,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from pipeline.errors import Stage
+from pipeline.errors import ALREADY_IN_OUTPUT, Stage
 from pipeline.io.read_articles import split_location
 from pipeline.io.write_tables import has_table_files, table_dir
 
@@ -46,7 +46,7 @@ def summarise(output: str, read_counts: dict[str, int] | None, seconds: float, f
     docs = count_rows(output, "documents", ["status", "input_location"])
     ents = count_rows(output, "entities", ["label"])
     events = count_rows(output, "events", ["event_type"])
-    dead = count_rows(output, "dead_letters", ["stage", "reason", "input_location"])
+    dead = count_rows(output, "dead_letters", ["stage", "reason", "error", "input_location"])
     doc_rows = docs.to_pylist() if docs is not None else []
     dead_rows = dead.to_pylist() if dead is not None else []
     # Records that never became a document: dead letters of the read and prepare stages
@@ -71,6 +71,9 @@ def summarise(output: str, read_counts: dict[str, int] | None, seconds: float, f
         "documents_written": len(doc_rows),
         "documents_by_status": dict(Counter(r["status"] for r in doc_rows)),
         "duplicates": sum(1 for r in record_dead if r["reason"] == "duplicate"),
+        # Of those, the articles an earlier run had written (--mode append).
+        "already_in_output": sum(1 for r in record_dead
+                                 if r["reason"] == "duplicate" and r["error"].startswith(ALREADY_IN_OUTPUT)),
         "mentions": ents.num_rows if ents is not None else 0,
         "mentions_by_label": dict(Counter(ents.column("label").to_pylist())) if ents is not None else {},
         "events": events.num_rows if events is not None else 0,

@@ -7,23 +7,22 @@ through untouched. Other modules get plain values via :class:`RunConfig`.
 
 from __future__ import annotations
 
+import argparse
 import os
 from dataclasses import dataclass
 
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 
 from models.base import Device, Precision
 from models.registry import DEFAULT_EVENTS, DEFAULT_NER
 from pipeline.errors import ConfigError
 
-__all__ = ["NewsEventsOptions", "RunConfig"]
+__all__ = ["NewsEventsOptions", "RunConfig", "beam_args", "help_parser"]
 
 
 def _default_threads(options: PipelineOptions) -> int:
     # Each DirectRunner worker process runs its own torch; giving each all the
     # cores oversubscribes the machine and runs slower than one worker.
-    from apache_beam.options.pipeline_options import DirectOptions
-
     direct = options.view_as(DirectOptions)
     if direct.direct_running_mode == "multi_processing" and (direct.direct_num_workers or 1) > 1:
         return max(1, (os.cpu_count() or 1) // direct.direct_num_workers)
@@ -35,53 +34,146 @@ def _default_threads(options: PipelineOptions) -> int:
 _PRECISIONS = [p.value for p in Precision if p is not Precision.INT8 or os.environ.get("NEWSEVENTS_EXPERIMENTAL_INT8")]
 
 
+# What ``--help`` calls the groups, in its order (issue 15: "a CLI that explains itself").
+_INPUT, _MODELS, _OUTPUT, _STREAMING, _RUNNERS = (
+    "input", "models", "output", "streaming (with --streaming)", "runners (Beam options: any other is accepted too)")
+
+# Ours but not required by argparse: Beam parses every PipelineOptions subclass for
+# each options view, so a required flag would break every Beam step that reads one.
+_REQUIRED = ("input", "output")
+
+
+def _add_options(parser, beam_too: bool = False) -> None:
+    """Add newsevents' options to ``parser`` in their ``--help`` groups; ``beam_too`` adds Beam's main ones.
+
+    Beam's own options (``--streaming``, ``--runner``, ...) are parsed by Beam;
+    they are added here only to the help parser, so that its groups show them
+    with their defaults (taken from Beam's parser, so they cannot drift).
+    """
+    group = {title: parser.add_argument_group(title) for title in (_INPUT, _MODELS, _OUTPUT, _STREAMING, _RUNNERS)}
+    add = lambda title, *args, **kwargs: group[title].add_argument(*args, **kwargs)  # noqa: E731
+
+    add(_INPUT, "--input", help="a .jsonl/.txt file (.gz, .bz2, .zst too), a directory or a glob")
+    add(_INPUT, "--max-article-chars", type=int, default=1_000_000,
+        help="longer articles are dead-lettered (reason too_large)")
+    add(_INPUT, "--max-words-per-chunk", type=int, default=120,
+        help="sentences longer than this are cut into overlapping windows")
+    add(_INPUT, "--chunk-overlap", type=int, default=24, help="words shared by adjacent windows")
+
+    add(_MODELS, "--ner-model", default=DEFAULT_NER,
+        help="registry name, local directory or Hugging Face id of a token classifier")
+    add(_MODELS, "--event-model", default=DEFAULT_EVENTS,
+        help="registry name, local directory or Hugging Face id of a newsevents event model")
+    add(_MODELS, "--device", default=Device.AUTO.value, choices=[d.value for d in Device],
+        help="auto: a GPU when torch sees one")
+    add(_MODELS, "--precision", default=Precision.FP32.value, choices=_PRECISIONS,
+        help="fp16/bf16: autocast, for a GPU (on a CPU fp16 is refused, bf16 warned about: no faster there)")
+    add(_MODELS, "--batch-size", type=int, default=16, help="most sentences in one forward pass")
+    add(_MODELS, "--max-batch-tokens", type=int, default=4096,
+        help="most padded sub-word tokens in one forward pass (raise it on a GPU)")
+    add(_MODELS, "--threads", type=int, default=0,
+        help="torch threads per worker process (0: the cores divided among the workers)")
+    add(_MODELS, "--trust-remote-code", action="store_true",
+        help="allow a hub model to run its own Python code")
+
+    add(_OUTPUT, "--output", help="directory for the Parquet tables")
+    add(_OUTPUT, "--mode", default="overwrite", choices=["overwrite", "append", "fail-if-exists"],
+        help="what to do with tables already in --output (overwrite replaces only the partitions this run "
+             "writes when --partition-by is set)")
+    add(_OUTPUT, "--partition-by", choices=["published_date"],
+        help="write documents, entities and events as Hive partitions TABLE/published_date=YYYY-MM-DD/")
+    add(_OUTPUT, "--progress-seconds", type=float, default=10.0,
+        help="print at most one progress line on stderr this often, and the totals at the end (0: none)")
+    add(_OUTPUT, "--quiet", action="store_true", help="print only the summary (no progress lines)")
+
+    if beam_too:
+        _add_beam_option(group[_STREAMING], "--streaming",
+                         "watch --input (a directory or a glob) and write a file per window as they close")
+    add(_STREAMING, "--window-seconds", type=int, default=60, help="event-time window of each output file")
+    add(_STREAMING, "--max-seconds", type=float, default=None,
+        help="stop watching after this long, flush and exit; without it, watch until SIGINT or SIGTERM")
+    add(_STREAMING, "--allowed-lateness-seconds", type=int, default=86_400,
+        help="articles published longer ago are windowed by arrival")
+    add(_STREAMING, "--poll-seconds", type=float, default=1.0, help="how often to look for new files")
+    add(_STREAMING, "--settle-seconds", type=float, default=1.0,
+        help="read a file once it has not changed for this long")
+
+    if beam_too:
+        _add_beam_option(group[_RUNNERS], "--runner", "DirectRunner (this machine), dask, or any Beam runner",
+                         shown_default="DirectRunner")
+        _add_beam_option(group[_RUNNERS], "--direct_running_mode", "how the DirectRunner runs the steps")
+        _add_beam_option(group[_RUNNERS], "--direct_num_workers", "DirectRunner worker threads or processes")
+    add(_RUNNERS, "--dask-address", help="with --runner dask: the scheduler to use (host:port)")
+    add(_RUNNERS, "--dask-workers", type=int, default=0,
+        help="with --runner dask and no --dask-address: start a local cluster of N processes (0: two)")
+
+
+def _add_beam_option(group, flag: str, help: str, shown_default: str | None = None) -> None:
+    beam = argparse.ArgumentParser(add_help=False)
+    StandardOptions._add_argparse_args(beam)  # noqa: SLF001 - Beam's own definitions, for their defaults
+    DirectOptions._add_argparse_args(beam)  # noqa: SLF001
+    action = next(a for a in beam._actions if flag in a.option_strings)
+    kwargs = {"action": "store_true"} if isinstance(action, argparse._StoreTrueAction) else {
+        "default": action.default if shown_default is None else shown_default, "choices": action.choices,
+        "type": action.type}
+    group.add_argument(flag, help=help, **kwargs)
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Every option's default after its help: ``off`` for switches, ``required`` or ``not set`` for no value."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default is argparse.SUPPRESS or not action.option_strings:
+            return text
+        if action.dest in _REQUIRED:
+            shown = "required"
+        elif isinstance(action, argparse._StoreTrueAction):
+            shown = "default: off"
+        elif action.default is None:
+            shown = "default: not set"
+        else:
+            shown = f"default: {action.default}"
+        shown = shown.replace("%", "%%")  # argparse %-formats help strings
+        return f"{text} ({shown})" if text else f"({shown})"
+
+
+def help_parser() -> argparse.ArgumentParser:
+    """The parser that prints ``newsevents run --help``: every option, grouped, each with its default."""
+    parser = argparse.ArgumentParser(
+        prog="newsevents run", formatter_class=_HelpFormatter,
+        usage="newsevents run --input PATH --output DIR [options] [Beam options]",
+        description="Read news articles, find their entities and events, and write them as Parquet tables.",
+        epilog="Any other Beam pipeline option is passed to Beam (e.g. --setup_file for a cluster). "
+               "README.md says what each output mode and a streaming restart do.")
+    _add_options(parser, beam_too=True)
+    return parser
+
+
+class _OwnOptions(argparse.ArgumentParser):
+    def error(self, message: str):
+        raise ConfigError(f"{message}; see 'newsevents run --help'.")
+
+
+def beam_args(argv: list[str] | None) -> list[str]:
+    """``argv`` without newsevents' own options: what Beam gets.
+
+    Beam writes options it holds back out under their ``dest`` names
+    (``--max_seconds=25.0``) for worker processes and each micro-batch, where they
+    do not parse and print ``Unparseable argument`` warnings (issue 15); the steps
+    get our values as plain :class:`RunConfig` fields, so Beam never needs them.
+    """
+    own = _OwnOptions(allow_abbrev=False, add_help=False)
+    _add_options(own)
+    return own.parse_known_args(list(argv or []))[1]
+
+
 class NewsEventsOptions(PipelineOptions):
     """Options of the newsevents pipeline."""
 
     @classmethod
     def _add_argparse_args(cls, parser) -> None:
-        parser.add_argument("--input", help="a .jsonl/.txt file, a directory or a glob")
-        parser.add_argument("--output", help="directory for the Parquet tables")
-        parser.add_argument("--ner-model", default=DEFAULT_NER,
-                            help="registry name, local directory or Hugging Face id of a token classifier")
-        parser.add_argument("--event-model", default=DEFAULT_EVENTS,
-                            help="registry name, local directory or Hugging Face id of a newsevents event model")
-        parser.add_argument("--batch-size", type=int, default=16, help="most sentences in one forward pass")
-        parser.add_argument("--max-batch-tokens", type=int, default=4096,
-                            help="most padded sub-word tokens in one forward pass (raise it on a GPU)")
-        parser.add_argument("--device", default=Device.AUTO.value, choices=[d.value for d in Device])
-        parser.add_argument("--precision", default=Precision.FP32.value, choices=_PRECISIONS,
-                            help="fp16/bf16: autocast (fp16 on a GPU)")
-        parser.add_argument("--threads", type=int, default=0,
-                            help="torch threads per worker process (0: the cores divided among the workers)")
-        parser.add_argument("--max-article-chars", type=int, default=1_000_000,
-                            help="longer articles are dead-lettered (reason too_large)")
-        parser.add_argument("--max-words-per-chunk", type=int, default=120,
-                            help="sentences longer than this are cut into overlapping windows")
-        parser.add_argument("--chunk-overlap", type=int, default=24, help="words shared by adjacent windows")
-        parser.add_argument("--trust-remote-code", action="store_true",
-                            help="allow a hub model to run its own Python code (off by default)")
-        parser.add_argument("--mode", default="overwrite", choices=["overwrite", "append", "fail-if-exists"],
-                            help="what to do with tables already in --output (overwrite replaces only the "
-                                 "partitions this run writes when --partition-by is set)")
-        parser.add_argument("--partition-by", choices=["published_date"],
-                            help="write documents, entities and events as Hive partitions "
-                                 "TABLE/published_date=YYYY-MM-DD/")
-        parser.add_argument("--window-seconds", type=int, default=60,
-                            help="with --streaming: event-time window of each output file")
-        parser.add_argument("--max-seconds", type=float, default=None,
-                            help="with --streaming: stop watching after this long, flush and exit")
-        parser.add_argument("--allowed-lateness-seconds", type=int, default=86_400,
-                            help="with --streaming: articles published longer ago are windowed by arrival")
-        parser.add_argument("--poll-seconds", type=float, default=1.0, help="with --streaming: how often to look")
-        parser.add_argument("--settle-seconds", type=float, default=1.0,
-                            help="with --streaming: read a file once it has not changed for this long")
-        parser.add_argument("--dask-address", help="with --runner dask: the scheduler to use (host:port)")
-        parser.add_argument("--dask-workers", type=int, default=0,
-                            help="with --runner dask and no --dask-address: start a local cluster of N processes")
-        parser.add_argument("--progress-seconds", type=float, default=10.0,
-                            help="print a progress line on stderr this often (0: never)")
-        parser.add_argument("--quiet", action="store_true", help="print only the summary (no progress lines)")
+        _add_options(parser)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,14 @@
 
 A file is picked up once its last change is ``--settle-seconds`` old; producers
 should still write under a hidden name (``.name.jsonl``) and rename when done.
+
+**Restarts** are the local runner's (``pipeline/run.py``, micro-batches): each
+batch is committed with its entry in the output's ledger
+(``pipeline/io/ledger.py``), so a restarted job keeps the windows written before
+and reads only new files, and files whose bytes changed. This graph remembers
+paths in Beam state only, which a streaming runner's own snapshots (Flink
+savepoints, Dataflow ``--update``) carry over; it refuses an output that holds a
+local job's ledger rather than read every file into it again.
 """
 
 from __future__ import annotations

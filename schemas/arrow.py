@@ -11,7 +11,7 @@ import pyarrow as pa
 
 __all__ = ["DEAD_LETTERS", "DOCUMENTS", "ENTITIES", "EVENTS", "SCHEMA_VERSION", "TABLES"]
 
-SCHEMA_VERSION = "1.3.0"
+SCHEMA_VERSION = "1.4.0"
 
 _TS = pa.timestamp("us", tz="UTC")
 
@@ -36,6 +36,9 @@ DOCUMENTS = _schema(
         pa.field("status", pa.string(), nullable=False),
         pa.field("notes", pa.list_(pa.string())),
         pa.field("input_location", pa.string()),
+        # 1.4.0: the dedup key of the article's text, so an append can skip articles already in the
+        # output without the text itself being stored (null in files written before 1.4.0).
+        pa.field("text_hash", pa.string()),
     ],
 )
 

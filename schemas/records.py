@@ -173,6 +173,9 @@ class DocumentRecord:
     status: str
     notes: list[str] = field(default_factory=list)
     input_location: str = ""
+    #: ``pipeline.transforms.dedup.text_key`` of the article's text: what ``--mode append``
+    #: compares new articles with (issue 15).
+    text_hash: str | None = None
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ Local output directories only; see README "Output modes" for object stores.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import enum
 import hashlib
@@ -39,9 +40,12 @@ __all__ = [
     "NULL_PARTITION",
     "PARTITIONED_TABLES",
     "Mode",
+    "check_layout",
     "check_mode",
     "commit",
     "compute_run_id",
+    "discard_attempts",
+    "document_files",
     "partition_value",
     "recover",
     "staging_dir",
@@ -94,6 +98,58 @@ def check_mode(output: str, mode: Mode | str) -> None:
                 f"--mode fail-if-exists: {output} already holds the tables {existing}; choose another "
                 "--output, or --mode overwrite|append."
             )
+
+
+def _layout_mismatch(output: str, table: str, existing: bool, partitioned: bool) -> ConfigError:
+    return ConfigError(
+        f"--mode append: {os.path.join(output, table)} is {'' if existing else 'not '}partitioned "
+        f"but this run's {table} table is{'' if partitioned else ' not'}; use the same --partition-by "
+        "or --mode overwrite."
+    )
+
+
+def check_layout(output: str, mode: Mode | str, partition_by: str | None) -> None:
+    """Refuse, before any work, an append whose ``--partition-by`` differs from the output's layout."""
+    if Mode(mode) is not Mode.APPEND:
+        return
+    for table in PARTITIONED_TABLES:
+        existing = _is_partitioned(output, table)
+        if existing is not None and existing != bool(partition_by):
+            raise _layout_mismatch(output, table, existing, bool(partition_by))
+
+
+def document_files(output: str, exclude_run: str | None = None) -> list[str]:
+    """The committed ``documents`` Parquet files of ``output``, in any layout, sorted.
+
+    Args:
+        exclude_run: leave out the files of this run id: an earlier commit of the same job,
+            which this run replaces rather than adds to.
+    """
+    root = os.path.join(output, "documents")
+    mine = f"part-{exclude_run}-" if exclude_run else None
+    found = []
+    for folder, subdirs, names in os.walk(root):
+        subdirs[:] = sorted(d for d in subdirs if not d.startswith(("_", ".")))  # readers skip these too
+        found += [os.path.join(folder, n) for n in names if n.endswith(".parquet") and not n.startswith(("_", "."))
+                  and not (mine and n.startswith(mine))]
+    return sorted(found)
+
+
+def discard_attempts(output: str) -> None:
+    """Delete this output's staged attempts that never reached a commit journal, and ``_staging/`` if then empty.
+
+    Called when a run fails, however it fails, while it still holds the output lock:
+    a failed run leaves no staging directory. A journaled attempt is kept, for
+    ``recover()`` to finish.
+    """
+    root = os.path.join(output, STAGING)
+    if not os.path.isdir(root):
+        return
+    for name in os.listdir(root):
+        if not os.path.exists(os.path.join(root, name, JOURNAL)):
+            shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+    with contextlib.suppress(OSError):
+        os.rmdir(root)  # only if empty
 
 
 def recover(output: str) -> list[str]:
@@ -190,11 +246,7 @@ def _plan(output: str, stage: str, layout: dict[str, list[str]], mode: Mode,
         existing = _is_partitioned(output, table)
         if existing is not None and existing != partitioned:
             if mode is Mode.APPEND:
-                raise ConfigError(
-                    f"--mode append: {os.path.join(output, table)} is {'' if existing else 'not '}partitioned "
-                    f"but this run's {table} table is{'' if partitioned else ' not'}; use the same --partition-by "
-                    "or --mode overwrite."
-                )
+                raise _layout_mismatch(output, table, existing, partitioned)
             steps.append((os.path.join(final, table), os.path.join(output, table)))  # switch layout: whole table
             continue
         if mode is Mode.OVERWRITE and not partitioned and not (partition_by and table == "dead_letters"):

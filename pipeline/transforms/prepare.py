@@ -15,6 +15,7 @@ import apache_beam as beam
 
 from pipeline.errors import Reason, Stage, describe_exception
 from pipeline.transforms.clean_text import clean_text, looks_like_html
+from pipeline.transforms.dedup import text_key
 from pipeline.transforms.sentences import make_chunks
 from pipeline.transforms.split import SplitByType
 from schemas.records import Article, Chunk, DeadLetter, DocumentRecord
@@ -48,6 +49,7 @@ def prepare_article(article: Article, max_words: int, overlap: int):
         status="pending",
         notes=notes,
         input_location=article.input_location,
+        text_hash=text_key(article.text),
     )
     return doc, chunks
 
