@@ -222,7 +222,8 @@ def stated_location(chunk: Chunk, mentions: Sequence[EntityMention], taken: list
     t0, t1 = trigger
     best = None
     for m in mentions:
-        if not (m.label == "LOC" or (m.label == "ORG" and _VENUE.search(m.text))) or any(s is not None and s < m.char_end and m.char_start < e for s, e in taken):
+        is_place = m.label == "LOC" or (m.label == "ORG" and _VENUE.search(m.text))
+        if not is_place or any(s is not None and s < m.char_end and m.char_start < e for s, e in taken):
             continue
         a, b = m.char_start - chunk.char_start, m.char_end - chunk.char_start
         if not is_stated_place(chunk.surface[max(0, a - 60) : max(0, a)], chunk.surface[b:]):
@@ -231,9 +232,9 @@ def stated_location(chunk: Chunk, mentions: Sequence[EntityMention], taken: list
             return m.text
         lo, hi = (t1, m.char_start) if m.char_start >= t1 else (m.char_end, t0)
         between = chunk.surface[max(0, lo - chunk.char_start) : max(0, hi - chunk.char_start)]
-        if len(between.split()) > PLACE_REACH or _CLAUSE_BREAK.search(between):
-            continue
         gap = len(between.split())
+        if gap > PLACE_REACH or _CLAUSE_BREAK.search(between):
+            continue
         if best is None or gap < best[0]:
             best = (gap, m.text)
     return best[1] if best else None
