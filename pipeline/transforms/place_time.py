@@ -43,12 +43,11 @@ def country_code(
     return country_of(name, context=context, countries_only=countries_only)
 
 
-_MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
-_MONTHS.update({m.lower(): i for i, m in enumerate(calendar.month_abbr) if m})
-_MONTHS["sept"] = 9
+# Every form _MONTH_RE accepts ("Sept.", "September", "Sep") starts with the month's abbreviation.
+_MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_abbr) if m}
 _DAYS = {d.lower(): i for i, d in enumerate(calendar.day_name)}
 _NUM = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
-        "ten": 10, "a": 1, "an": 1, "several": None}
+        "ten": 10, "a": 1, "an": 1}
 # A month name ends at a word edge: "by October 31" is not "by Oct", "in decades" is not "in Dec".
 _MONTH_RE = (r"(?:(?:January|February|March|April|May|June|July|August|September|October|November|December)"
              r"|(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.?)(?![a-z])")
@@ -61,12 +60,13 @@ _TIME = re.compile(
         \d{{4}}-\d{{2}}-\d{{2}}                                         # 2026-03-04
       | {_MONTH_RE}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?\b    # March 4(, 2026)
       | \d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH_RE}(?:\s+\d{{4}})?\b      # 4 March (2026)
-      | (?:in|since|during|by|from|until|early|late|mid-?)\s+(?:{_MONTH_RE}\s+)?\d{{4}}\b   # in (May) 2018
+      | (?:(?:in|since|during|by|from|until|early|late|mid)\s+|mid-\s*)(?:{_MONTH_RE}\s+)?\d{{4}}\b   # in (May) 2018, mid-2018
       | (?:in|since|during|by|until|early|late)\s+{_MONTH_RE}(?!\s+\d)   # in August
       | (?:last|this|next|earlier\s+this|later\s+this)\s+(?:week|month|year|{_DAY_RE})\b
       | (?:on\s+)?{_DAY_RE}\b
       | {_COUNT_RE}\s+{_UNIT_RE}\s+(?:ago|later|earlier)\b
       | (?:last|yesterday|on\s+\w+day)\s+(?:night|morning|afternoon|evening)
+      | this\s+(?:morning|afternoon|evening)
       | earlier\s+(?:this|in\s+the)\s+(?:week|month|year)
       | yesterday | today | tonight
     )
@@ -126,11 +126,7 @@ def is_future(sentence: str | None) -> bool:
 
 
 def _month_of(token: str) -> int:
-    return _MONTHS[token.lower().rstrip(".")[:4] if token.lower().startswith("sept") else token.lower().rstrip(".")[:3]]
-
-
-_UNITS = {"day": "days", "week": "weeks", "month": "months", "year": "years"}
-_PRECISION_OF_UNIT = {"day": "day", "week": "week", "month": "month", "year": "year"}
+    return _MONTHS[token[:3].lower()]
 
 
 def _day_without_year(published: dt.date, month: int, day: int, future: bool) -> dt.date | None:
@@ -199,15 +195,15 @@ def _resolve(expr: str | None, published: dt.date | None, anchor: dt.date | None
         return dt.date(int(year[1]), 1, 1), "year"
     if year and month and dnum:
         return dt.date(int(year[1]), _month_of(month.group(0)), int(dnum[1])), "day"
-    m = re.fullmatch(rf"({_COUNT_RE})\s+({_UNIT_RE})\s+(ago|later|earlier)", e)
+    m = re.fullmatch(rf"({_COUNT_RE})\s+(day|week|month|year)s?\s+(ago|later|earlier)", e)
     if m:
-        n = int(m[1]) if m[1].isdigit() else _NUM.get(m[1])
+        n = int(m[1]) if m[1].isdigit() else _NUM[m[1]]
         base = published if m[3] == "ago" else anchor
-        if n is None or base is None:
+        if base is None:
             return None, None
-        unit = m[2].rstrip("s")
         sign = 1 if m[3] == "later" else -1
-        return base + relativedelta(**{_UNITS[unit]: sign * n}), _PRECISION_OF_UNIT[unit]
+        # The unit counted is the precision: "two weeks ago" names a week, not a day.
+        return base + relativedelta(**{m[2] + "s": sign * n}), m[2]
     if published is None:
         return None, None
     if month and dnum:
@@ -221,7 +217,7 @@ def _resolve(expr: str | None, published: dt.date | None, anchor: dt.date | None
         return first, "month"
     if e in ("today", "tonight", "this morning", "this afternoon", "this evening"):
         return published, "day"
-    if e == "yesterday" or e.startswith(("yesterday ", "last night")):
+    if e == "yesterday" or e.startswith(("yesterday ", "last night", "last evening")):
         return published - relativedelta(days=1), "day"
     day_name = re.search(_DAY_RE, expr, re.IGNORECASE)
     if day_name:

@@ -11,8 +11,6 @@ import json
 import math
 import shutil
 import struct
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -23,6 +21,7 @@ from models.ner import NerModelHandler
 from models.registry import DEFAULT_EVENTS, DEFAULT_NER, REGISTRY
 from pipeline.errors import ModelLoadError
 from pipeline.run import main
+from tests.subproc import run_python
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -123,9 +122,9 @@ def test_truncated_weights_end_in_one_line_not_a_safetensor_error_traceback(tmp_
     # Regression: a truncated file died inside the Beam stage with a SafetensorError traceback.
     model = _copy(DEFAULT_EVENTS, tmp_path)
     _truncate(model / "model.safetensors", 10_000_000)
-    proc = subprocess.run([sys.executable, "-m", "pipeline.run", "run", "--input", str(article), "--output",
-                           str(tmp_path / "out"), "--event-model", str(model), "--device", "cpu", "--quiet"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    proc = run_python(["-m", "pipeline.run", "run", "--input", str(article), "--output",
+                       str(tmp_path / "out"), "--event-model", str(model), "--device", "cpu", "--quiet"],
+                      cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip().splitlines() == [
         f"newsevents: error: {model / 'model.safetensors'} is truncated: its header describes 21,923,918 bytes, "

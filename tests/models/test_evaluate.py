@@ -1,29 +1,68 @@
-"""The evaluation command prints one JSON object as its last line."""
+"""The evaluation command's numbers, and the quality gates the shipped models must pass.
+
+The CLI prints one JSON object as its last line: it must be the function's result. The
+gates run in the default suite, each gold file evaluated once per session for all its
+gates, at levels a few points below the shipped models' scores (``TEAM_DEV_GATES``,
+``SHARED_EXAMPLE_GATES``) and far above what a broken role tagger reaches.
+"""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from models.evaluate import evaluate_events, evaluate_ner
+from tests.subproc import run_python
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+SHARED_EXAMPLE = Path(__file__).resolve().parents[3] / "shared" / "examples" / "telegram_events.jsonl"
+TEAM_DEV = Path(__file__).resolve().parents[2] / "models" / "data" / "events" / "dev.jsonl"
+# Measured by throughput, so never equal between two runs.
+TIMING_KEYS = {"sentences_per_s"}
 
 
-def test_evaluate_ner_on_team_written_sentences():
-    result = evaluate_ner(str(GOLDEN / "ner_mini.conll"), device="cpu")
-    assert set(result) >= {"precision", "recall", "f1", "per_type", "sentences_per_s"}
-    assert result["sentences"] == 6
-    assert result["f1"] >= 0.8  # easy, unambiguous sentences written for this test
+def _without_timing(result: dict) -> dict:
+    return {k: v for k, v in result.items() if k not in TIMING_KEYS}
 
 
-def test_evaluate_cli_last_line_is_json():
-    proc = subprocess.run([sys.executable, "-m", "models.evaluate", "ner", "--conll", str(GOLDEN / "ner_mini.conll")],
-                          capture_output=True, text=True, check=True)
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert 0.0 <= result["f1"] <= 1.0 and set(result["per_type"]) <= {"PER", "ORG", "LOC", "MISC"}
+def _cli_result(args: list[str]) -> dict:
+    proc = run_python(["-m", "models.evaluate", *args], capture_output=True, text=True, check=True)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def ner_mini_scores():
+    return evaluate_ner(str(GOLDEN / "ner_mini.conll"), device="cpu")
+
+
+@pytest.fixture(scope="module")
+def events_mini_scores():
+    return evaluate_events(str(GOLDEN / "events_mini.jsonl"), device="cpu")
+
+
+@pytest.fixture(scope="module")
+def team_dev_scores():
+    # About 75 s on a CI core: the one event-quality measure on a thousand sentences, so it is
+    # paid once here for the type, source and target gates together.
+    return evaluate_events(str(TEAM_DEV), device="cpu")
+
+
+@pytest.fixture(scope="module")
+def shared_example_scores():
+    if not SHARED_EXAMPLE.exists():
+        pytest.skip("../shared/examples is not here")
+    return evaluate_events(str(SHARED_EXAMPLE), device="cpu")
+
+
+def test_evaluate_ner_on_team_written_sentences(ner_mini_scores):
+    assert set(ner_mini_scores) >= {"precision", "recall", "f1", "per_type", "sentences_per_s"}
+    assert ner_mini_scores["sentences"] == 6
+    assert ner_mini_scores["f1"] >= 0.8  # easy, unambiguous sentences written for this test
+
+
+def test_evaluate_ner_cli_last_line_is_the_functions_result(ner_mini_scores):
+    last = _cli_result(["ner", "--conll", str(GOLDEN / "ner_mini.conll")])
+    assert _without_timing(last) == _without_timing(ner_mini_scores)
 
 
 @pytest.mark.slow
@@ -34,33 +73,40 @@ def test_shipped_model_meets_the_dev_target():
     assert evaluate_ner(str(dev), device="cpu")["f1"] >= 0.92
 
 
-SHARED_EXAMPLE = Path(__file__).resolve().parents[3] / "shared" / "examples" / "telegram_events.jsonl"
-TEAM_DEV = Path(__file__).resolve().parents[2] / "models" / "data" / "events" / "dev.jsonl"
-
-
-def test_evaluate_events_on_team_written_sentences():
-    result = evaluate_events(str(GOLDEN / "events_mini.jsonl"), device="cpu")
+def test_evaluate_events_on_team_written_sentences(events_mini_scores):
+    result = events_mini_scores
     assert set(result) >= {"type_precision", "type_recall", "type_f1", "source_f1", "target_f1", "per_type_f1"}
     assert result["sentences"] == 6 and result["gold_events"] == 5
     assert result["type_f1"] >= 0.8  # plain, unambiguous sentences written for this test
 
 
-def test_evaluate_events_cli_last_line_is_json():
-    proc = subprocess.run([sys.executable, "-m", "models.evaluate", "events", "--gold", str(GOLDEN / "events_mini.jsonl")],
-                          capture_output=True, text=True, check=True)
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert 0.0 <= result["type_f1"] <= 1.0 and result["event_model"] == "events.minilm_roles.v1"
+def test_evaluate_events_cli_last_line_is_the_functions_result(events_mini_scores):
+    last = _cli_result(["events", "--gold", str(GOLDEN / "events_mini.jsonl")])
+    assert _without_timing(last) == _without_timing(events_mini_scores)
+    assert last["event_model"] == "events.minilm_roles.v1"
 
 
-def test_shipped_event_model_on_the_shared_example_article():
-    if not SHARED_EXAMPLE.exists():
-        pytest.skip("../shared/examples is not here")
-    assert evaluate_events(str(SHARED_EXAMPLE), device="cpu")["type_f1"] >= 0.75
+# Least values, measured on the shipped models (events.minilm_roles.v1 with ner.minilm_cased.v1,
+# CPU, fp32) for issue 16:
+#   team dev (952 gold events): type 0.8771, source 0.824, target 0.7158;
+#   shared example (17 gold events): type 0.9375, source 0.9375, target 0.6875.
+# Team dev gates sit 2-3 points below (20-odd events of slack). On the shared example one
+# event moves F1 by about 6 points, so its gates allow one event fewer than today.
+# A role tagger that finds no source or target, even with every type right, scores at most
+# 0.09 / 0.19 on team dev and 0.41 / 0.18 on the shared example (None matches None);
+# swapping source and target scores below 0.02 on both.
+TEAM_DEV_GATES = {"type_f1": 0.85, "source_f1": 0.80, "target_f1": 0.69}
+SHARED_EXAMPLE_GATES = {"type_f1": 0.85, "source_f1": 0.85, "target_f1": 0.62}
 
 
-@pytest.mark.slow
-def test_shipped_event_model_meets_the_team_dev_target():
-    assert evaluate_events(str(TEAM_DEV), device="cpu")["type_f1"] >= 0.85
+@pytest.mark.parametrize("metric", sorted(TEAM_DEV_GATES))
+def test_shipped_event_model_meets_the_team_dev_target(team_dev_scores, metric):
+    assert team_dev_scores[metric] >= TEAM_DEV_GATES[metric], team_dev_scores
+
+
+@pytest.mark.parametrize("metric", sorted(SHARED_EXAMPLE_GATES))
+def test_shipped_event_model_on_the_shared_example_article(shared_example_scores, metric):
+    assert shared_example_scores[metric] >= SHARED_EXAMPLE_GATES[metric], shared_example_scores
 
 
 def _news_fixture(tmp_path):
@@ -93,8 +139,5 @@ def test_evaluate_news_runs_whole_articles_through_the_pipeline_path(tmp_path):
     assert (result["articles"], result["sentences"], result["gold_events"]) == (1, 3, 2)
     assert result["per_type_f1"].get("COERCE") == 1.0  # a plain arrest, with its place and day
     assert result["time_f1"] > 0 and result["location_f1"] > 0
-    proc = subprocess.run([sys.executable, "-m", "models.evaluate", "events", "--news", str(gold),
-                           "--corpus", str(corpus)], capture_output=True, text=True, check=True)
-    last = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert {k: v for k, v in last.items() if k != "sentences_per_s"} == {
-        k: v for k, v in result.items() if k != "sentences_per_s"}
+    last = _cli_result(["events", "--news", str(gold), "--corpus", str(corpus)])
+    assert _without_timing(last) == _without_timing(result)

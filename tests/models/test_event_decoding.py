@@ -1,8 +1,13 @@
-"""Event data alignment, role decoding and scoring, without a model."""
+"""Event data alignment, role decoding and scoring, without a model.
+
+Role decoding keeps the best-scoring span of each role when several are tagged; type and mode
+selection are pinned at and around their thresholds and ties.
+"""
 
 import numpy as np
+import pytest
 
-from models.decoding import best_spans_per_type, select_types
+from models.decoding import best_spans_per_type, select_mode, select_types
 from models.event_data import ROLE_LABELS, GoldEvent, read_gold, role_tags, sentence_words, type_prompt
 from models.event_scoring import actors_match, head_word, score_events
 
@@ -34,6 +39,36 @@ def test_best_span_per_role_and_type_selection():
     best = best_spans_per_type(probs, ROLE_LABELS)
     assert {k: (v.start, v.end) for k, v in best.items()} == {"SRC": (0, 1), "TRG": (1, 2), "TGT": (2, 3)}
     assert select_types(np.array([0.2, 0.7, 0.5]), ["A", "B", "C"], 0.5) == [("B", 0.7), ("C", 0.5)]
+
+
+def _role_probs(rows):
+    # rows: one {label: probability} per word, the rest of the mass on "O"
+    probs = np.zeros((len(rows), len(ROLE_LABELS)))
+    for k, row in enumerate(rows):
+        for lab, p in row.items():
+            probs[k, ROLE_LABELS.index(lab)] = p
+        probs[k, 0] = 1 - sum(row.values())
+    return probs
+
+
+def test_role_span_is_the_best_of_two_candidates_not_the_first():
+    # "Police detained the protester, a student" style: two target candidates, the second surer.
+    probs = _role_probs([{"B-SRC": 0.9}, {"B-TRG": 0.95}, {"B-TGT": 0.55}, {}, {"B-TGT": 0.8}, {"I-TGT": 0.9},
+                         {"B-SRC": 0.6}])
+    best = best_spans_per_type(probs, ROLE_LABELS)
+    assert {k: (v.start, v.end) for k, v in best.items()} == {"SRC": (0, 1), "TRG": (1, 2), "TGT": (4, 6)}
+    assert best["TGT"].score == pytest.approx(0.85)
+    assert best["SRC"].score == pytest.approx(0.9)
+
+
+def test_select_types_threshold_is_inclusive_at_the_boundary():
+    below = np.nextafter(0.5, 0.0)
+    above = np.nextafter(0.5, 1.0)
+    assert select_types(np.array([0.5, below, above]), ["A", "B", "C"], 0.5) == [("A", 0.5), ("C", above)]
+    per_type = {"B": below, "C": 0.6}
+    assert select_types(np.array([0.5, below, above]), ["A", "B", "C"], 0.5, per_type) == [("A", 0.5), ("B", below)]
+    assert select_types(np.array([0.3, 0.2]), ["A", "B"], 0.5, {}) == []
+    assert all(type(p) is float for _, p in select_types(np.array([0.9], dtype=np.float32), ["A"], 0.5))
 
 
 def test_type_prompts_name_the_type_and_its_triggers():
@@ -93,6 +128,15 @@ def test_mode_is_the_best_allowed_one_or_none():
     assert select_mode(probs, labels, ("arrest",)) == "arrest"
     assert select_mode(np.array([0.4, 0.1, 0.3, 0.2]), labels, ("firearms", "aerial")) is None
     assert select_mode(probs, labels, ()) is None
+
+
+def test_mode_ties_go_to_no_mode_then_to_the_first_label():
+    labels = ["none", "arrest", "firearms", "aerial"]
+    assert select_mode(np.array([0.4, 0.0, 0.4, 0.2]), labels, ("firearms", "aerial")) is None
+    assert select_mode(np.array([0.2, 0.0, 0.4, 0.4]), labels, ("firearms", "aerial")) == "firearms"
+    assert select_mode(np.array([0.2, 0.0, 0.4, 0.4]), labels, ("aerial", "firearms")) == "firearms"
+    # "no mode" is never returned by name, even when the caller lists it
+    assert select_mode(np.array([0.7, 0.1, 0.1, 0.1]), labels, ("none", "arrest")) is None
 
 
 def test_field_scores_count_place_time_and_mode_on_type_matched_events():

@@ -46,15 +46,44 @@ def test_events_with_actors_labels_and_offsets(shipped_ner, shipped_events):
     assert "ASSAULT" in {e.event_type for e in by_doc["d3"]}
 
 
-@pytest.mark.parametrize("batch_size", [1, 3])
-def test_event_batch_alignment(shipped_ner, shipped_events, batch_size):
-    handler, loaded = shipped_events
-    pairs = _pairs(shipped_ner, TEXTS * 2)
+def _in_batches(handler, loaded, pairs, batch_size):
     results = []
     for b in range(0, len(pairs), batch_size):
         results += list(handler.run_inference(pairs[b : b + batch_size], loaded))
+    return results
+
+
+def _found(events):
+    """What a batch must not change: each event's type, mode, words and offsets."""
+    return [(e.event_type, e.event_mode, e.trigger, e.source_text, e.source_start, e.source_end, e.target_text,
+             e.target_start, e.target_end, e.location, e.sentence_index) for e in events]
+
+
+@pytest.fixture(scope="module")
+def one_at_a_time(shipped_ner, shipped_events):
+    """TEXTS twice as (chunk, mentions) pairs, and their events found one pair per batch."""
+    handler, loaded = shipped_events
+    pairs = _pairs(shipped_ner, TEXTS * 2)
+    return pairs, _in_batches(handler, loaded, pairs, 1)
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 3, 8])
+def test_event_batch_alignment_n_in_n_out_in_order(shipped_events, one_at_a_time, batch_size):
+    handler, loaded = shipped_events
+    pairs, alone = one_at_a_time
+    results = alone if batch_size == 1 else _in_batches(handler, loaded, pairs, batch_size)
     assert [r.example for r in results] == pairs
-    assert all(e.doc_id == r.example[0].doc_id for r in results for e in r.inference)
+    # Each text's own events at its own place: events handed to a neighbour in the batch take the
+    # neighbour's doc_id (it comes from the chunk), so only their content shows the shift.
+    for i, r in enumerate(results):
+        types = [e.event_type for e in r.inference]
+        assert all(e.doc_id == f"d{i}" for e in r.inference)
+        assert (types == ["COERCE"], not types, "AGREE" in types, "ASSAULT" in types)[i % 4], (i, types)
+    # And the same events as one pair per batch (padding beside longer sentences changes nothing
+    # but the last digits of a score).
+    assert [_found(r.inference) for r in results] == [_found(r.inference) for r in alone]
+    for r, a in zip(results, alone):
+        assert [e.confidence for e in r.inference] == pytest.approx([e.confidence for e in a.inference], abs=1e-4)
 
 
 def test_mismatched_shared_embeddings_are_refused(tmp_path):

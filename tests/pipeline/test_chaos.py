@@ -46,6 +46,7 @@ from schemas.arrow import TABLES
 from schemas.records import as_row
 from tests.pipeline.test_commit import D1, D2, _doc, _stage
 from tests.pipeline.test_reliability import ROOT, _tables
+from tests.subproc import child_env
 
 SEED = int(os.environ.get("NEWSEVENTS_CHAOS_SEED", "14"))
 # The run-specific values of a summary: its clock, and whether this job's files were already there.
@@ -59,6 +60,17 @@ SCHEDULE = ("timed", "read", "model", "write", "apply", "read", "commit")
 HOOK = '''
 """Chaos hook (tests/pipeline/test_chaos.py): count a run's events, or SIGKILL the process at the n-th of one."""
 import os
+import runpy
+import sys
+
+# This file shadows the next sitecustomize on the path, tests/_child_site's (tests/subproc.py), which
+# makes the project's warnings errors in a child: run it first, before the project is imported.
+_here = os.path.dirname(os.path.abspath(__file__))
+for _dir in sys.path:
+    _site = os.path.join(_dir, "sitecustomize.py")
+    if _dir and os.path.abspath(_dir) != _here and os.path.isfile(_site):
+        runpy.run_path(_site)
+        break
 
 _KILL = os.environ.get("NEWSEVENTS_CHAOS_KILL", "")  # "phase:n"
 _COUNT = os.environ.get("NEWSEVENTS_CHAOS_COUNT")  # where to write the counts at exit
@@ -183,7 +195,9 @@ def chaos(samples_dir, tmp_path_factory):
 
 def _launch(chaos, out: Path, log: Path, **env) -> tuple[subprocess.Popen, float]:
     inp, hook = chaos
-    environ = {**os.environ, "PYTHONPATH": os.pathsep.join([str(hook), str(ROOT)]), **env}
+    environ = child_env({**os.environ, "PYTHONPATH": str(ROOT), **env})
+    # The hook first: Python imports only the first sitecustomize on the path; it runs child_env's.
+    environ["PYTHONPATH"] = os.pathsep.join([str(hook), environ["PYTHONPATH"]])
     with open(log, "wb") as err:
         proc = subprocess.Popen(
             [sys.executable, "-m", "pipeline.run", "run", "--input", str(inp), "--output", str(out),

@@ -5,13 +5,12 @@ import json
 import logging
 import os
 import re
-import subprocess
-import sys
 
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 
 from pipeline.options import NewsEventsOptions, beam_args, help_parser
 from pipeline.run import main
+from tests.subproc import run_python
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 GROUPS = ["input", "models", "output", "streaming", "runners"]
@@ -59,8 +58,7 @@ def test_help_lists_every_option_grouped_with_its_default(capsys):
 
 
 def test_module_help_runs_without_beam_noise():
-    proc = subprocess.run([sys.executable, "-m", "pipeline.run", "run", "--help"], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
+    proc = run_python(["-m", "pipeline.run", "run", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and "--streaming" in proc.stdout and "(default: 60)" in proc.stdout
     assert proc.stderr == ""
 
@@ -89,8 +87,8 @@ def test_a_streaming_cli_run_prints_no_beam_warnings_about_our_options(samples_d
     watch.mkdir()
     line = (samples_dir / "articles.jsonl").read_text().splitlines()[0]
     (watch / "one.jsonl").write_text(json.dumps({**json.loads(line), "text": json.loads(line)["text"][:300]}) + "\n")
-    proc = subprocess.run(
-        [sys.executable, "-m", "pipeline.run", "run", "--streaming", "--input", str(watch), "--output",
+    proc = run_python(
+        ["-m", "pipeline.run", "run", "--streaming", "--input", str(watch), "--output",
          str(tmp_path / "out"), "--device", "cpu", "--max-seconds", "2", "--poll-seconds", "0.2",
          "--settle-seconds", "0", "--progress-seconds", "5", "--max-batch-tokens", "2048", "--quiet"],
         cwd=ROOT, capture_output=True, text=True, timeout=600)
@@ -101,8 +99,7 @@ def test_a_streaming_cli_run_prints_no_beam_warnings_about_our_options(samples_d
 
 
 def test_evaluate_prints_no_apitools_warning():
-    proc = subprocess.run([sys.executable, "-c", "import models.evaluate"], cwd=ROOT, capture_output=True, text=True,
-                          timeout=120)
+    proc = run_python(["-c", "import models.evaluate"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and "apitools" not in proc.stderr, proc.stderr
 
 

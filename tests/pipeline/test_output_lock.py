@@ -18,6 +18,7 @@ from pipeline.errors import OutputLockedError
 from pipeline.io.lock import LOCK_FILE, LockHolder, OutputLock
 from pipeline.run import main
 from schemas.arrow import TABLES
+from tests.subproc import child_env
 
 ROOT = Path(__file__).resolve().parents[2]
 HOLD = "import sys, time; from pipeline.io.lock import OutputLock; OutputLock(sys.argv[1]).acquire(); " \
@@ -50,7 +51,8 @@ def _wait_for(predicate, proc, seconds: float = 120.0) -> None:
 def test_second_run_exits_2_naming_the_holder_and_a_killed_holder_is_taken_over(tmp_path, article, capsys, caplog):
     out = tmp_path / "out"
     out.mkdir()
-    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(out)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(out)], cwd=ROOT, env=child_env(), stdout=subprocess.PIPE,
+                            text=True)
     try:
         assert proc.stdout.readline().strip() == "held"
         started = _holder(out).started
@@ -76,7 +78,8 @@ def test_a_live_streaming_run_holds_the_output_until_it_is_stopped(tmp_path, art
     watched.mkdir()
     proc = subprocess.Popen([sys.executable, "-m", "pipeline.run", "run", "--streaming", "--input", str(watched),
                              "--output", str(out), "--device", "cpu", "--quiet", "--max-seconds", "300",
-                             "--poll-seconds", "0.2"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                             "--poll-seconds", "0.2"], cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
     try:
         _wait_for(lambda: (out / "documents").is_dir(), proc)  # past the lock and the model check: watching
         assert _holder(out).pid == proc.pid

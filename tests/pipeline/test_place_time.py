@@ -128,3 +128,16 @@ def test_one_year_ago_on_a_leap_day_is_a_real_date():
     assert resolve_when("one year ago", dt.date(2024, 2, 29)) == (dt.date(2023, 2, 28), "year")
     assert resolve_when("a month ago", dt.date(2026, 3, 31)) == (dt.date(2026, 2, 28), "month")
     assert resolve_when("two years later", None, anchor=dt.date(2020, 2, 29)) == (dt.date(2022, 2, 28), "year")
+
+
+@pytest.mark.parametrize("sentence, expression, date, precision", [
+    # Regression: "mid-?\s+" required a space, so "mid-2018" was no time at all.
+    ("The plant closed in mid-2018.", "mid-2018", dt.date(2018, 1, 1), "year"),
+    # Regression: found as the time text but resolved to nothing.
+    ("He was stabbed last evening.", "last evening", dt.date(2026, 3, 10), "day"),
+    # Regression: resolved when given, but never found in a sentence.
+    ("He was arrested this morning, police said.", "this morning", PUBLISHED, "day"),
+])
+def test_mid_year_last_evening_and_this_morning_are_found_and_dated(sentence, expression, date, precision):
+    assert find_time(sentence) == expression
+    assert resolve_when(expression, PUBLISHED) == (date, precision)

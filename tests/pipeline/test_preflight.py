@@ -8,8 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import http.server
 import os
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -24,6 +22,7 @@ from pipeline.io.commit import JOURNAL, STAGING, commit, discard_attempts, stagi
 from pipeline.run import _check_hub_model, main, run
 from schemas.arrow import TABLES
 from schemas.records import DocumentRecord, as_row
+from tests.subproc import run_python
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -74,9 +73,9 @@ def test_an_unreachable_hub_is_one_line_and_exit_2(samples_dir, tmp_path):
     env.pop("HF_HUB_OFFLINE", None)
     env.pop("TRANSFORMERS_OFFLINE", None)
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "pipeline.run", "run", "--input", str(samples_dir), "--output",
-                           str(tmp_path / "out"), "--ner-model", "someorg/no-such-model"],
-                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    proc = run_python(["-m", "pipeline.run", "run", "--input", str(samples_dir), "--output",
+                       str(tmp_path / "out"), "--ner-model", "someorg/no-such-model"],
+                      capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.startswith("newsevents: error: Model 'someorg/no-such-model' is not a registry name")
     assert "cannot be reached" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr

@@ -3,8 +3,6 @@
 import io
 import os
 import re
-import subprocess
-import sys
 import threading
 import time
 
@@ -13,6 +11,7 @@ import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipeline.progress import Progress, Tally, bump
+from tests.subproc import run_python
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -85,8 +84,8 @@ def test_counts_from_other_processes_reach_the_driver():
     # multi_processing workers and local Dask workers are child processes of the driver.
     out = io.StringIO()
     with Progress(3600, out) as progress:
-        subprocess.run([sys.executable, "-c", "from pipeline.progress import bump\nfor _ in range(4): bump('documents')\n"
-                        "bump('events', 9)"], cwd=ROOT, check=True)
+        run_python(["-c", "from pipeline.progress import bump\nfor _ in range(4): bump('documents')\n"
+                    "bump('events', 9)"], cwd=ROOT, check=True)
         bump("records", 4)
         assert progress.counts() == {"records": 4, "sentences": 0, "documents": 4, "events": 9}
     assert out.getvalue().startswith("newsevents: done: 4 records read, 4 documents done, 9 events")

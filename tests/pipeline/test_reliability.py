@@ -16,6 +16,7 @@ import pytest
 
 from pipeline.run import run
 from schemas.arrow import TABLES
+from tests.subproc import child_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,7 +51,7 @@ def test_two_runs_give_equal_tables(clean_run, samples_dir, tmp_path):
 def test_killed_run_leaves_nothing_visible_and_rerun_completes(clean_run, samples_dir, tmp_path):
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "pipeline.run", "run", "--input", str(samples_dir), "--output",
-                             str(out), "--device", "cpu", "--quiet"], cwd=ROOT,
+                             str(out), "--device", "cpu", "--quiet"], cwd=ROOT, env=child_env(),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while not (out / "_staging").exists() and proc.poll() is None and time.monotonic() < deadline:

@@ -20,6 +20,7 @@ from apache_beam.utils.timestamp import Duration
 
 from pipeline.streaming import WriteWindowedTable, event_time
 from schemas.records import Article, DeadLetter
+from tests.subproc import child_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -73,7 +74,7 @@ def test_files_dropped_into_a_watched_directory_become_events(samples_dir, tmp_p
         [sys.executable, "-m", "pipeline.run", "run", "--streaming", "--input", str(watch), "--output", str(out),
          "--device", "cpu", "--window-seconds", "5", "--poll-seconds", "0.5", "--settle-seconds", "0.5",
          "--max-seconds", "300", "--quiet"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        cwd=ROOT, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lines = (samples_dir / "articles.jsonl").read_text().splitlines()
     try:
         time.sleep(2)

@@ -24,6 +24,7 @@ import pytest
 from pipeline.io import ledger as ledger_module
 from pipeline.io.commit import recover, staging_dir
 from pipeline.io.ledger import LEDGER_DIR, Ledger, Verdict
+from tests.subproc import child_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -150,7 +151,7 @@ def _job(watch: Path, out: Path, *extra: str) -> subprocess.Popen:
         [sys.executable, "-m", "pipeline.run", "run", "--streaming", "--input", str(watch), "--output", str(out),
          "--device", "cpu", "--window-seconds", "5", "--poll-seconds", "0.5", "--settle-seconds", "0.5",
          "--quiet", *extra],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        cwd=ROOT, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def _window_files(out: Path) -> dict[str, str]:
