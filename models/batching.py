@@ -71,8 +71,8 @@ def row_probabilities(loaded, rows: Sequence[Sequence[str]], max_length: int, ma
     outputs into a numpy array with a row per input row. Returns, in input order,
     each row's probabilities and its token -> word map.
     """
-    from models.base import model_outputs
-    from models.encoding import encode_words
+    from newsevents.models.base import model_outputs
+    from newsevents.models.encoding import encode_words
 
     probs: list = [None] * len(rows)
     word_ids: list = [None] * len(rows)

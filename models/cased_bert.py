@@ -18,11 +18,10 @@ no remote code.
 from __future__ import annotations
 
 import torch
+from newsevents.models.features import MAX_WORD_CHARS, N_CASING_IDS, N_CHAR_IDS
 from torch import nn
 from transformers import AutoConfig, AutoModelForTokenClassification, BertConfig, BertModel, BertPreTrainedModel
 from transformers.modeling_outputs import TokenClassifierOutput
-
-from models.features import MAX_WORD_CHARS, N_CASING_IDS, N_CHAR_IDS
 
 __all__ = ["CasedBertConfig", "CasedBertForEvents", "CasedBertForTokenClassification"]
 

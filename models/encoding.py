@@ -11,8 +11,7 @@ from typing import Sequence
 
 import numpy as np
 import torch
-
-from models.features import MAX_WORD_CHARS, casing_ids, char_ids
+from newsevents.models.features import MAX_WORD_CHARS, casing_ids, char_ids
 
 __all__ = ["EncodedBatch", "encode_words"]
 

@@ -21,14 +21,14 @@ import json
 import sys
 import time
 
-from models.base import Precision
-from models.conll import read_conll, score_spans, tags_to_spans
-from models.event_data import GoldEvent, read_gold
-from models.event_scoring import score_events, score_fields
-from models.events import EventModelHandler
-from models.ner import NerModelHandler
-from models.registry import DEFAULT_EVENTS, DEFAULT_NER
-from schemas.records import Chunk
+from newsevents.models.base import Precision
+from newsevents.models.conll import read_conll, score_spans, tags_to_spans
+from newsevents.models.event_data import GoldEvent, read_gold
+from newsevents.models.event_scoring import score_events, score_fields
+from newsevents.models.events import EventModelHandler
+from newsevents.models.ner import NerModelHandler
+from newsevents.models.registry import DEFAULT_EVENTS, DEFAULT_NER
+from newsevents.schemas.records import Chunk
 
 __all__ = ["evaluate_events", "evaluate_ner", "evaluate_news", "main", "predict_articles", "predict_sentences"]
 
@@ -83,8 +83,8 @@ def evaluate_ner(conll: str, model: str = DEFAULT_NER, device: str = "cpu", batc
 def predict_sentences(texts: list[str], event_model: str = DEFAULT_EVENTS, ner_model: str = DEFAULT_NER,
                       device: str = "cpu", batch_size: int = 16, precision: str = "fp32") -> list[list[GoldEvent]]:
     """The events the pipeline's own stages find in each text, coded on its own."""
-    from pipeline.transforms.clean_text import clean_text, looks_like_html
-    from pipeline.transforms.sentences import make_chunks
+    from newsevents.models.clean_text import clean_text, looks_like_html
+    from newsevents.models.sentences import make_chunks
 
     ner = NerModelHandler(ner_model, device=device, batch_size=batch_size, precision=precision)
     events = EventModelHandler(event_model, device=device, batch_size=batch_size, precision=precision)
@@ -126,9 +126,10 @@ def predict_articles(articles: list, event_model: str = DEFAULT_EVENTS, ner_mode
     that identical events of different sentences are kept apart so each sentence
     is scored on its own. ``all_modes`` reports a mode for every type (to measure them).
     """
-    from pipeline import __version__
-    from pipeline.transforms.events import assemble_events, lead_location, with_time
-    from pipeline.transforms.prepare import prepare_article
+    from newsevents.models.assembly import assemble_events, lead_location, with_time
+    from newsevents.models.document import prepare_article
+
+    from newsevents import __version__
 
     ner = NerModelHandler(ner_model, device=device, batch_size=batch_size, precision=precision)
     events = EventModelHandler(event_model, device=device, batch_size=batch_size, precision=precision)
@@ -159,7 +160,7 @@ def predict_articles(articles: list, event_model: str = DEFAULT_EVENTS, ner_mode
 
 def _home(sentences, text: str, ev) -> int | None:
     # The gold sentence holding the event's trigger (else the one its chunk overlaps most).
-    from models.news_corpus import sentence_at
+    from newsevents.models.news_corpus import sentence_at
 
     at = text.find(ev.trigger, ev.char_start, ev.char_end) if ev.trigger else -1
     if at >= 0 and (k := sentence_at([(s.start, s.end) for s in sentences], at)) is not None:
@@ -178,9 +179,9 @@ def evaluate_news(gold_path: str, corpus_dir: str, event_model: str = DEFAULT_EV
     article-lead fallback. ``source_actor_f1``/``target_actor_f1`` score the
     canonical actor columns instead of the spans.
     """
-    from models.news_corpus import gold_sentences, load_articles, read_annotations
-    from pipeline.io.read_articles import parse_published
-    from schemas.records import Article
+    from newsevents.models.document import parse_published
+    from newsevents.models.news_corpus import gold_sentences, load_articles, read_annotations
+    from newsevents.schemas.records import Article
 
     lines = read_annotations(gold_path)
     raw = load_articles(corpus_dir, [line["doc_id"] for line in lines])

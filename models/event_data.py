@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from models.features import split_words
-from schemas.ontology import event_type
+from newsevents.models.features import split_words
+from newsevents.schemas.ontology import event_type
 
 __all__ = [
     "DATA_DIR",

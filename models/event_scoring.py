@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-from models.event_data import GoldEvent
+from newsevents.models.event_data import GoldEvent
 
 __all__ = ["actors_match", "head_word", "score_events", "score_fields"]
 

@@ -24,15 +24,14 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from apache_beam.ml.inference.base import PredictionResult
-
-from models.base import Precision, TransformerHandler
-from models.batching import row_probabilities
-from models.decoding import WordSpan, aggregate_words, best_spans_per_type, select_mode, select_types
-from models.event_data import type_prompt
-from models.registry import resolve
-from pipeline.errors import ModelLoadError
-from schemas.ontology import MODES, TYPE_NAMES
-from schemas.records import Chunk, EntityMention, SentenceEvent
+from newsevents.models.base import Precision, TransformerHandler
+from newsevents.models.batching import row_probabilities
+from newsevents.models.decoding import WordSpan, aggregate_words, best_spans_per_type, select_mode, select_types
+from newsevents.models.event_data import type_prompt
+from newsevents.models.registry import resolve
+from newsevents.schemas.errors import ModelLoadError
+from newsevents.schemas.ontology import MODES, TYPE_NAMES
+from newsevents.schemas.records import Chunk, EntityMention, SentenceEvent
 
 __all__ = ["EMBEDDINGS_KEY", "EventModelHandler", "LoadedEvents", "RawEvent", "embedding_digest", "is_stated_place", "predict_events",
            "stated_location"]
@@ -283,7 +282,7 @@ class EventModelHandler(TransformerHandler[tuple, PredictionResult, LoadedEvents
     """
 
     def load_model(self) -> LoadedEvents:
-        from models.cased_bert import CasedBertForEvents
+        from newsevents.models.cased_bert import CasedBertForEvents
 
         tokenizer, model, device = self._load(CasedBertForEvents)
         shared = getattr(model.config, "shared_embeddings", None)

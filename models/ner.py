@@ -20,11 +20,10 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 from apache_beam.ml.inference.base import PredictionResult
-
-from models.base import Precision, TransformerHandler
-from models.batching import row_probabilities
-from models.decoding import Aggregation, aggregate_words, decode_spans, normalise_labels
-from schemas.records import Chunk, EntityMention
+from newsevents.models.base import Precision, TransformerHandler
+from newsevents.models.batching import row_probabilities
+from newsevents.models.decoding import Aggregation, aggregate_words, decode_spans, normalise_labels
+from newsevents.schemas.records import Chunk, EntityMention
 
 __all__ = ["LoadedNer", "NerModelHandler", "mention_id", "spans_to_mentions"]
 

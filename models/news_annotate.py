@@ -33,8 +33,8 @@ import os
 import sys
 from collections import defaultdict
 
-from models.event_scoring import score_events, score_fields
-from models.news_corpus import (
+from newsevents.models.event_scoring import score_events, score_fields
+from newsevents.models.news_corpus import (
     ROLES,
     corpus_of,
     gold_sentences,
@@ -45,7 +45,7 @@ from models.news_corpus import (
     split_of,
     validate,
 )
-from schemas.ontology import MODES, TYPE_NAMES
+from newsevents.schemas.ontology import MODES, TYPE_NAMES
 
 __all__ = ["agreement", "compile_sheet", "main", "sheet_name"]
 
@@ -317,7 +317,7 @@ def agreement(a_lines: list[dict], b_lines: list[dict], articles: dict[str, dict
 
 def _candidates(ids: list[str], corpus: str, out: str) -> int:
     # The shipped model's events per proposed sentence: only a "might be missed" list for the second pass.
-    from models.evaluate import predict_sentences
+    from newsevents.models.evaluate import predict_sentences
 
     articles = load_articles(corpus, ids)
     os.makedirs(out, exist_ok=True)

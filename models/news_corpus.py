@@ -23,8 +23,8 @@ import os
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Sequence
 
-from models.event_data import GoldEvent
-from schemas.ontology import MODES, TYPE_NAMES
+from newsevents.models.event_data import GoldEvent
+from newsevents.schemas.ontology import MODES, TYPE_NAMES
 
 __all__ = [
     "CORPUS_FILES",
@@ -82,8 +82,8 @@ def load_articles(corpus_dir: str, ids: Iterable[str] | None = None) -> dict[str
 
 def propose_sentences(text: str) -> list[tuple[int, int]]:
     """Sentence spans in the original ``text``, as the pipeline splits it."""
-    from pipeline.transforms.clean_text import clean_text, looks_like_html
-    from pipeline.transforms.sentences import split_sentences
+    from newsevents.models.clean_text import clean_text, looks_like_html
+    from newsevents.models.sentences import split_sentences
 
     clean = clean_text(text, looks_like_html(text))
     return [clean.to_original(s, e) for s, e in split_sentences(clean.text) if e > s]

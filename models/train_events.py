@@ -28,10 +28,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
-from models.cased_bert import CasedBertConfig, CasedBertForEvents
-from models.encoding import encode_words
-from models.event_data import (
+from newsevents.models.cased_bert import CasedBertConfig, CasedBertForEvents
+from newsevents.models.encoding import encode_words
+from newsevents.models.event_data import (
     DATA_DIR,
     ROLE_LABELS,
     GoldEvent,
@@ -41,11 +40,11 @@ from models.event_data import (
     sentence_words,
     type_prompt,
 )
-from models.event_scoring import score_events
-from models.events import EMBEDDINGS_KEY, LoadedEvents, embedding_digest, predict_events
-from models.registry import ARTIFACTS, DEFAULT_NER, resolve
-from models.training import replace_dir, seed_everything, staging_dir, train_step
-from schemas.ontology import MODE_LABELS, MODES, TYPE_NAMES
+from newsevents.models.event_scoring import score_events
+from newsevents.models.events import EMBEDDINGS_KEY, LoadedEvents, embedding_digest, predict_events
+from newsevents.models.registry import ARTIFACTS, DEFAULT_NER, resolve
+from newsevents.models.training import replace_dir, seed_everything, staging_dir, train_step
+from newsevents.schemas.ontology import MODE_LABELS, MODES, TYPE_NAMES
 
 DEFAULT_OUT = ARTIFACTS / "events-minilm-v1"
 
@@ -87,7 +86,7 @@ def _examples(sentences, rng: random.Random, negatives: int, with_modes: frozens
 
 def news_gold(path: str, corpus: str) -> list[GoldSentence]:
     """The sentences of a real-news annotation file as gold sentences (modes, locations and times kept)."""
-    from models.news_corpus import gold_sentences, load_articles, read_annotations
+    from newsevents.models.news_corpus import gold_sentences, load_articles, read_annotations
 
     lines = read_annotations(path)
     articles = load_articles(corpus, [line["doc_id"] for line in lines])
@@ -297,8 +296,8 @@ def tune_type_thresholds(gold, predicted, base: float, grid=(0.2, 0.3, 0.4, 0.5,
 
 def _choose_decoding(out: Path, dev, per_type: bool, threshold: float) -> dict:
     """On the chosen artifact: per-type thresholds (if asked) and the types whose modes reach 0.6 accuracy."""
-    from models.event_scoring import score_fields
-    from models.events import EventModelHandler
+    from newsevents.models.event_scoring import score_fields
+    from newsevents.models.events import EventModelHandler
 
     loaded = EventModelHandler(str(out), device="cpu").load_model()
     gold = [list(s.events) for s in dev]

@@ -16,14 +16,13 @@ import random
 import time
 from pathlib import Path
 
+import newsevents.models.cased_bert  # noqa: F401  (registers the Auto* classes)
 import torch
-
-import models.cased_bert  # noqa: F401  (registers the Auto* classes)
-from models.cased_bert import CasedBertConfig, CasedBertForTokenClassification
-from models.conll import read_conll, score_spans, tags_to_spans
-from models.decoding import aggregate_words, bio_labels, decode_spans
-from models.encoding import encode_words
-from models.training import replace_dir, seed_everything, staging_dir, train_step
+from newsevents.models.cased_bert import CasedBertConfig, CasedBertForTokenClassification
+from newsevents.models.conll import read_conll, score_spans, tags_to_spans
+from newsevents.models.decoding import aggregate_words, bio_labels, decode_spans
+from newsevents.models.encoding import encode_words
+from newsevents.models.training import replace_dir, seed_everything, staging_dir, train_step
 
 TYPES = ("PER", "ORG", "LOC", "MISC")
 

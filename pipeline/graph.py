@@ -13,23 +13,22 @@ from typing import Sequence
 
 import apache_beam as beam
 from apache_beam.ml.inference.base import RunInference
-
-from models.events import EventModelHandler
-from models.ner import NerModelHandler
-from models.registry import resolve
-from pipeline import __version__
-from pipeline.errors import Reason, Stage
-from pipeline.io.read_articles import InputFile, ReadArticles
-from pipeline.io.write_tables import WriteTable
-from pipeline.options import RunConfig
-from pipeline.progress import Tally
-from pipeline.streaming import EventTimeWindows, WatchArticles, WriteWindowedTable
-from pipeline.transforms.assemble import Assemble, KeepWritable
-from pipeline.transforms.batched_inference import BatchedInference
-from pipeline.transforms.dedup import Deduplicate, ReadOutputKeys
-from pipeline.transforms.events import with_time
-from pipeline.transforms.prepare import PrepareArticles
-from schemas.records import DeadLetter, EntityMention
+from newsevents.models.assembly import with_time
+from newsevents.models.events import EventModelHandler
+from newsevents.models.ner import NerModelHandler
+from newsevents.models.registry import resolve
+from newsevents.pipeline import __version__
+from newsevents.pipeline.io.read_articles import InputFile, ReadArticles
+from newsevents.pipeline.io.write_tables import WriteTable
+from newsevents.pipeline.options import RunConfig
+from newsevents.pipeline.progress import Tally
+from newsevents.pipeline.streaming import EventTimeWindows, WatchArticles, WriteWindowedTable
+from newsevents.pipeline.transforms.assemble import Assemble, KeepWritable
+from newsevents.pipeline.transforms.batched_inference import BatchedInference
+from newsevents.pipeline.transforms.dedup import Deduplicate, ReadOutputKeys
+from newsevents.pipeline.transforms.prepare import PrepareArticles
+from newsevents.schemas.errors import Reason, Stage
+from newsevents.schemas.records import DeadLetter, EntityMention
 
 __all__ = ["build_graph", "event_handler", "needs_portable_steps", "ner_handler"]
 

@@ -13,10 +13,10 @@ from collections import Counter
 from typing import Any
 
 import pyarrow.parquet as pq
-
-from pipeline.errors import ALREADY_IN_OUTPUT, Stage
-from pipeline.io.read_articles import split_location
-from pipeline.io.write_tables import has_table_files, table_dir
+from newsevents.pipeline.io.commit import SUMMARY_FILE
+from newsevents.pipeline.io.read_articles import split_location
+from newsevents.pipeline.io.write_tables import has_table_files, table_dir
+from newsevents.schemas.errors import ALREADY_IN_OUTPUT, Stage
 
 __all__ = ["RECORD_STAGES", "SUMMARY_FILE", "RunSummary", "count_rows", "read_summary", "summarise", "write_summary"]
 
@@ -24,7 +24,6 @@ __all__ = ["RECORD_STAGES", "SUMMARY_FILE", "RunSummary", "count_rows", "read_su
 RECORD_STAGES = frozenset(s.value for s in (Stage.READ, Stage.PREPARE, Stage.ASSEMBLE, Stage.WRITE))
 
 RunSummary = dict[str, Any]
-SUMMARY_FILE = "_SUMMARY.json"  # the leading "_" keeps table readers away from it
 
 
 def count_rows(output: str, table: str, columns: list[str] | None = None):

@@ -12,10 +12,9 @@ import os
 from dataclasses import dataclass
 
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
-
-from models.base import Device, Precision
-from models.registry import DEFAULT_EVENTS, DEFAULT_NER
-from pipeline.errors import ConfigError
+from newsevents.models.base import Device, Precision
+from newsevents.models.registry import DEFAULT_EVENTS, DEFAULT_NER
+from newsevents.schemas.errors import ConfigError
 
 __all__ = ["NewsEventsOptions", "RunConfig", "beam_args", "help_parser"]
 

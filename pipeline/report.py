@@ -37,9 +37,8 @@ _BINS = (("D", 62, "day"), ("W", 730, "week"), ("M", 20 * 366, "month"), ("Y", N
 
 def _datasets(output: str) -> dict:
     import pyarrow.dataset as ds
-
-    from pipeline.io.write_tables import has_table_files, table_dir
-    from schemas.arrow import TABLES
+    from newsevents.pipeline.io.write_tables import has_table_files, table_dir
+    from newsevents.schemas.arrow import TABLES
 
     return {name: ds.dataset(table_dir(output, name), partitioning="hive")
             if has_table_files(table_dir(output, name)) else None for name in TABLES}
@@ -47,7 +46,7 @@ def _datasets(output: str) -> dict:
 
 def load_tables(output: str) -> dict:
     """The run's tables as pandas DataFrames (Hive partitions read as columns)."""
-    from schemas.arrow import TABLES
+    from newsevents.schemas.arrow import TABLES
 
     return {name: (data.to_table() if data is not None else TABLES[name].empty_table()).to_pandas()
             for name, data in _datasets(output).items()}
@@ -274,7 +273,7 @@ def _schema_versions(files: list[str]) -> list[str]:
 
 def _header(tables: dict, datasets: dict, summary: dict) -> str:
     """What the page describes: runs, inputs, dates, tables and their versions, models."""
-    from pipeline.io.read_articles import split_location
+    from newsevents.pipeline.io.read_articles import split_location
 
     docs, events, dead = tables["documents"], tables["events"], tables["dead_letters"]
     if summary.get("streaming"):
@@ -334,10 +333,10 @@ def write_report(output: str, single_file: bool = False) -> str:
             writing them to ``OUTPUT/_report/``, so the page stands alone.
     """
     if not os.path.isdir(output):
-        from pipeline.errors import ConfigError
+        from newsevents.schemas.errors import ConfigError
 
         raise ConfigError(f"{output!r} is not a newsevents output directory.")
-    from pipeline.metrics import read_summary
+    from newsevents.pipeline.metrics import read_summary
 
     datasets = _datasets(output)
     tables = load_tables(output)

@@ -14,9 +14,9 @@ import shutil
 import sys
 import time
 
-from pipeline.errors import AccountingError, ConfigError, ModelLoadError, NewsEventsError
-from pipeline.io.lock import OutputLock
-from pipeline.progress import Progress
+from newsevents.pipeline.io.lock import OutputLock
+from newsevents.pipeline.progress import Progress
+from newsevents.schemas.errors import AccountingError, ConfigError, ModelLoadError, NewsEventsError
 
 __all__ = ["main", "run"]
 
@@ -26,8 +26,7 @@ _LOG = logging.getLogger(__name__)
 def _read_counts(result) -> dict[str, int] | None:
     """Records read per input file, from the reader's Beam counters (None if the runner reports none)."""
     from apache_beam.metrics.metric import MetricsFilter
-
-    from pipeline.io.read_articles import READ_NAMESPACE
+    from newsevents.pipeline.io.read_articles import READ_NAMESPACE
 
     try:
         counters = result.metrics().query(MetricsFilter().with_namespace(READ_NAMESPACE))["counters"]
@@ -48,7 +47,7 @@ def _counts(result, files, max_chars: int) -> dict[str, int] | None:
     """
     counts = _read_counts(result)
     if counts is None and files is not None:
-        from pipeline.io.read_articles import count_records
+        from newsevents.pipeline.io.read_articles import count_records
 
         counts = count_records(files(), max_chars)
     return counts
@@ -68,8 +67,8 @@ def _require_accounted(summary: dict, consequence: str) -> None:
 
 def _settings(cfg) -> dict:
     # What shapes the output besides the input bytes: part of the run id.
-    from models.registry import resolve
-    from pipeline import __version__
+    from newsevents.models.registry import resolve
+    from newsevents.pipeline import __version__
 
     return {"version": __version__, "ner_model": resolve(cfg.ner_model)[1], "event_model": resolve(cfg.event_model)[1],
             "max_article_chars": cfg.max_article_chars, "max_words_per_chunk": cfg.max_words_per_chunk,
@@ -89,8 +88,7 @@ def _check_hub_model(model: str) -> None:
     """
     from huggingface_hub import HfApi, constants, try_to_load_from_cache
     from huggingface_hub.errors import HFValidationError, RepositoryNotFoundError
-
-    from models.registry import REGISTRY
+    from newsevents.models.registry import REGISTRY
 
     tried = f"Model {model!r} is not a registry name ({', '.join(REGISTRY)}) or a local directory, and"
     try:
@@ -120,7 +118,7 @@ def _check_hub_model(model: str) -> None:
 
 def _check_models(cfg) -> None:
     """Each model argument resolves: a registry name's files are installed, a hub id can be had."""
-    from models.registry import REGISTRY, resolve
+    from newsevents.models.registry import REGISTRY, resolve
 
     for arg in dict.fromkeys((cfg.ner_model, cfg.event_model)):
         path, _ = resolve(arg)
@@ -148,7 +146,7 @@ def _writable_output(output: str) -> None:
 
 def _check_batch_output(cfg) -> None:
     """Finish a crashed commit, then refuse a mode or layout that cannot work, before the models load."""
-    from pipeline.io.commit import check_layout, check_mode, recover
+    from newsevents.pipeline.io.commit import check_layout, check_mode, recover
 
     if "://" in cfg.output:
         return
@@ -168,7 +166,7 @@ def _claim_output(cfg, handlers, prepare=None):
     If the run fails, however it fails, its staged attempts that never reached a commit
     journal are deleted before the lock is released: a failed run leaves no ``_staging/``.
     """
-    from pipeline.io.commit import discard_attempts
+    from newsevents.pipeline.io.commit import discard_attempts
 
     local = "://" not in cfg.output
     if local:
@@ -201,10 +199,9 @@ def run(argv: list[str] | None = None, test_pipeline=None) -> dict:
         AccountingError: records read != documents written + record dead letters.
     """
     from apache_beam.options.pipeline_options import PipelineOptions
-
-    from pipeline.graph import event_handler, ner_handler
-    from pipeline.io.read_articles import expand_input
-    from pipeline.options import RunConfig, beam_args
+    from newsevents.pipeline.graph import event_handler, ner_handler
+    from newsevents.pipeline.io.read_articles import expand_input
+    from newsevents.pipeline.options import RunConfig, beam_args
 
     options = PipelineOptions(argv)
     cfg = RunConfig.from_options(options)
@@ -233,11 +230,10 @@ def _run_batch(cfg, argv, files, test_pipeline=None) -> dict:
     """A batch run, inside the output lock and after ``_check_batch_output``: stage, run, account, commit."""
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
-
-    from pipeline.graph import build_graph
-    from pipeline.io.commit import commit, compute_run_id, document_files, staging_dir
-    from pipeline.metrics import summarise, write_summary
-    from pipeline.runners import runner_argv
+    from newsevents.pipeline.graph import build_graph
+    from newsevents.pipeline.io.commit import commit, compute_run_id, document_files, staging_dir
+    from newsevents.pipeline.metrics import summarise, write_summary
+    from newsevents.pipeline.runners import runner_argv
 
     local = "://" not in cfg.output
     in_output: list[str] = []
@@ -276,8 +272,8 @@ def _run_batch(cfg, argv, files, test_pipeline=None) -> dict:
 
 def _files_read(cfg, watch_ended: float) -> list:
     """Files a streaming run read: those its rows name, and those settled long enough before it stopped."""
-    from pipeline.io.read_articles import expand_input, split_location
-    from pipeline.metrics import count_rows
+    from newsevents.pipeline.io.read_articles import expand_input, split_location
+    from newsevents.pipeline.metrics import count_rows
 
     named = set()
     for table in ("documents", "dead_letters"):
@@ -313,13 +309,12 @@ def _stream(cfg, options, test_pipeline=None) -> dict:
     import threading
 
     import apache_beam as beam
-
-    from pipeline.graph import build_graph
-    from pipeline.io.commit import check_mode, recover
-    from pipeline.io.ledger import LEDGER_DIR, Ledger
-    from pipeline.metrics import SUMMARY_FILE, summarise, write_summary
-    from pipeline.streaming import STOP, stop_on_signals
-    from schemas.arrow import TABLES
+    from newsevents.pipeline.graph import build_graph
+    from newsevents.pipeline.io.commit import check_mode, recover
+    from newsevents.pipeline.io.ledger import LEDGER_DIR, Ledger
+    from newsevents.pipeline.metrics import SUMMARY_FILE, summarise, write_summary
+    from newsevents.pipeline.streaming import STOP, stop_on_signals
+    from newsevents.schemas.arrow import TABLES
 
     recover(cfg.output)  # a micro-batch killed after its journal is finished, one killed before it dropped
     ledger = Ledger.load(cfg.output)
@@ -420,14 +415,13 @@ def _micro_batches(cfg, options, started: float, ledger) -> dict:
 
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
-
-    from pipeline.graph import build_graph
-    from pipeline.io.commit import staging_dir
-    from pipeline.io.ledger import Verdict
-    from pipeline.io.read_articles import expand_input
-    from pipeline.metrics import summarise, write_summary
-    from pipeline.streaming import STOP
-    from schemas.arrow import TABLES
+    from newsevents.pipeline.graph import build_graph
+    from newsevents.pipeline.io.commit import staging_dir
+    from newsevents.pipeline.io.ledger import Verdict
+    from newsevents.pipeline.io.read_articles import expand_input
+    from newsevents.pipeline.metrics import summarise, write_summary
+    from newsevents.pipeline.streaming import STOP
+    from newsevents.schemas.arrow import TABLES
 
     batch_options = PipelineOptions.from_dictionary(options.get_all_options(drop_default=True))
     batch_options.view_as(StandardOptions).streaming = False
@@ -537,7 +531,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="embed the plots in report.html (no _report/ folder), so the page can be mailed alone")
     args, rest = parser.parse_known_args(argv)
     if args.command == "report":
-        from pipeline.report import write_report
+        from newsevents.pipeline.report import write_report
 
         if rest:
             parser.error(f"unrecognized arguments: {' '.join(rest)}")
@@ -549,7 +543,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "run":
         if "-h" in rest or "--help" in rest:
-            from pipeline.options import help_parser
+            from newsevents.pipeline.options import help_parser
 
             help_parser().print_help()
             return 0

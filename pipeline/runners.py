@@ -13,7 +13,7 @@ import contextlib
 import logging
 from typing import Iterator
 
-from pipeline.errors import ConfigError
+from newsevents.schemas.errors import ConfigError
 
 __all__ = ["DASK_RUNNER", "is_dask", "runner_argv"]
 

@@ -45,10 +45,9 @@ from apache_beam.transforms import trigger, window
 from apache_beam.transforms.core import RestrictionProvider
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 from apache_beam.utils.timestamp import Duration, Timestamp
-
-from pipeline.io.read_articles import InputFile, ParseFiles, is_input_path
-from pipeline.io.write_tables import TableRows, table_dir, write_rows_file
-from schemas.records import Article
+from newsevents.pipeline.io.read_articles import InputFile, ParseFiles, is_input_path
+from newsevents.pipeline.io.write_tables import TableRows, table_dir, write_rows_file
+from newsevents.schemas.records import Article
 
 __all__ = ["STOP", "EventTimeWindows", "WatchArticles", "WriteWindowedTable", "event_time", "stop_on_signals", "watch_pattern"]
 

@@ -36,8 +36,8 @@ def samples_dir() -> Path:
 @pytest.fixture(scope="session")
 def shipped_ner():
     """The default NER handler's loaded model (loaded once per test session)."""
-    from models.ner import NerModelHandler
-    from models.registry import DEFAULT_NER
+    from newsevents.models.ner import NerModelHandler
+    from newsevents.models.registry import DEFAULT_NER
 
     handler = NerModelHandler(DEFAULT_NER, device="cpu", batch_size=8)
     return handler, handler.load_model()
@@ -51,9 +51,8 @@ def tiny_bert_dir(tmp_path_factory) -> Path:
     shipped model is tested beside it).
     """
     import torch
+    from newsevents.models.registry import DEFAULT_NER, REGISTRY
     from transformers import AutoTokenizer, BertConfig, BertForTokenClassification
-
-    from models.registry import DEFAULT_NER, REGISTRY
 
     torch.manual_seed(0)
     out = tmp_path_factory.mktemp("tiny_bert")
@@ -69,7 +68,7 @@ def tiny_bert_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def sample_output(tmp_path_factory) -> Path:
     """The tables of one run over samples/ (run once per test session)."""
-    from pipeline.run import run
+    from newsevents.pipeline.run import run
 
     out = tmp_path_factory.mktemp("sample_output")
     run(["--input", str(SAMPLES), "--output", str(out), "--device", "cpu", "--quiet"])

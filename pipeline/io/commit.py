@@ -31,10 +31,8 @@ from typing import Iterable, Sequence
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-
-from pipeline.errors import ConfigError
-from pipeline.metrics import SUMMARY_FILE
-from schemas.arrow import TABLES
+from newsevents.schemas.arrow import TABLES
+from newsevents.schemas.errors import ConfigError
 
 __all__ = [
     "NULL_PARTITION",
@@ -52,6 +50,8 @@ __all__ = [
 ]
 
 STAGING = "_staging"
+#: The run summary beside the tables; the leading "_" keeps table readers away from it.
+SUMMARY_FILE = "_SUMMARY.json"
 JOURNAL = "COMMIT.json"
 PARTITION_COLUMN = "published_date"
 # Hive's name for a null partition value; pyarrow, DuckDB and Spark read it as null.

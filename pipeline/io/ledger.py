@@ -34,7 +34,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
-from pipeline.io.commit import JOURNAL, recover
+from newsevents.pipeline.io.commit import JOURNAL, recover
 
 __all__ = ["LEDGER_DIR", "FileState", "Ledger", "Verdict", "file_state"]
 

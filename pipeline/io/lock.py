@@ -1,7 +1,7 @@
 """One run at a time per output directory: a lock file ``OUTPUT/_LOCK`` held for the whole run.
 
 A second run into a directory that a live run holds stops at once with
-:class:`~pipeline.errors.OutputLockedError` naming the holder (pid, host, start
+:class:`~schemas.errors.OutputLockedError` naming the holder (pid, host, start
 time). A lock left by a run that died (SIGKILL, power loss) is taken over, with a
 warning on stderr naming the dead run. Without it, a second batch run's
 ``recover()`` would delete the first run's staging directory under it, and two
@@ -37,7 +37,7 @@ import sys
 import time
 from dataclasses import dataclass
 
-from pipeline.errors import OutputLockedError
+from newsevents.schemas.errors import OutputLockedError
 
 __all__ = ["LOCK_FILE", "LockHolder", "OutputLock"]
 

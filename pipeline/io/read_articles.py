@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import bz2
 import contextlib
-import datetime as dt
 import glob
 import gzip
 import io
@@ -33,11 +32,11 @@ import zstandard
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
-
-from pipeline import progress
-from pipeline.errors import ConfigError, InputRecordError, Reason, Stage
-from pipeline.transforms.split import SplitByType
-from schemas.records import Article, DeadLetter
+from newsevents.models.document import PAYLOAD_CHARS, parse_published
+from newsevents.pipeline import progress
+from newsevents.pipeline.split import SplitByType
+from newsevents.schemas.errors import ConfigError, InputRecordError, Reason, Stage
+from newsevents.schemas.records import Article, DeadLetter
 
 __all__ = [
     "READ_NAMESPACE",
@@ -60,7 +59,6 @@ READ_NAMESPACE = "newsevents.records_read"  # counter name: the input file's pat
 JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
 TEXT_SUFFIXES = (".txt",)
 COMPRESSION_SUFFIXES = (".gz", ".bz2", ".zst", ".zstd")
-PAYLOAD_CHARS = 2000
 _OPTIONAL = ("title", "url", "source", "language")
 
 
@@ -141,28 +139,6 @@ def expand_input(spec: str) -> list[InputFile]:
             "check the path."
         )
     return files
-
-
-def parse_published(value: Any) -> tuple[dt.datetime | None, str | None]:
-    """ISO 8601 string -> aware UTC datetime, or ``(None, note)`` when unusable.
-
-    A date without a time is taken as midnight UTC; a time without a zone as UTC.
-    """
-    if value is None:
-        return None, None
-    if not isinstance(value, str):
-        return None, f"published: expected an ISO 8601 string, got {type(value).__name__}; set to null."
-    text = value.strip()
-    try:
-        parsed = dt.datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
-    except ValueError:
-        return None, f"published: {value[:60]!r} is not an ISO 8601 date; set to null."
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.timezone.utc)
-    try:
-        return parsed.astimezone(dt.timezone.utc), None
-    except OverflowError:  # "0001-01-01T00:00+14:00" is before year 1 in UTC
-        return None, f"published: {value[:60]!r} falls outside years 1-9999 in UTC; set to null."
 
 
 def _dead(reason: Reason, error: str, payload: str | bytes | Callable[[], str], location: str,

@@ -27,11 +27,10 @@ import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.parquetio import WriteToParquet
-
-from pipeline.errors import Reason, Stage, describe_exception
-from pipeline.transforms.split import SplitByType, shard_of
-from schemas.arrow import TABLES
-from schemas.records import DeadLetter, as_row
+from newsevents.pipeline.split import SplitByType, shard_of
+from newsevents.schemas.arrow import TABLES
+from newsevents.schemas.errors import Reason, Stage, describe_exception
+from newsevents.schemas.records import DeadLetter, as_row
 
 __all__ = ["TableRows", "WriteTable", "has_table_files", "row_of", "row_payload", "row_problem", "table_dir",
            "write_rows_file"]

@@ -22,14 +22,13 @@ from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence
 
 import apache_beam as beam
-
-from pipeline import progress
-from pipeline.errors import Reason, Stage, describe_exception
-from pipeline.io.write_tables import row_payload, row_problem
-from pipeline.transforms.events import assemble_events, is_lead_place, lead_location
-from pipeline.transforms.prepare import finish_document
-from pipeline.transforms.split import SplitByType
-from schemas.records import DeadLetter, DocumentRecord, EntityMention, EventRecord, SentenceEvent
+from newsevents.models.assembly import assemble_events, is_lead_place, lead_location
+from newsevents.pipeline import progress
+from newsevents.pipeline.io.write_tables import row_payload, row_problem
+from newsevents.pipeline.split import SplitByType
+from newsevents.pipeline.transforms.prepare import finish_document
+from newsevents.schemas.errors import Reason, Stage, describe_exception
+from newsevents.schemas.records import DeadLetter, DocumentRecord, EntityMention, EventRecord, SentenceEvent
 
 __all__ = ["Assemble", "Dropped", "KeepWritable", "assemble_guarded"]
 

@@ -20,8 +20,7 @@ from typing import Any, Callable
 import apache_beam as beam
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 from apache_beam.utils import shared
-
-from pipeline.transforms.split import SplitByType, shard_of
+from newsevents.pipeline.split import SplitByType, shard_of
 
 __all__ = ["BatchedInference"]
 

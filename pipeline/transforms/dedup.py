@@ -19,30 +19,19 @@ parallel, two columns of it, and never held in one process.
 
 from __future__ import annotations
 
-import hashlib
-import re
-import unicodedata
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Sequence
 
 import apache_beam as beam
 import pyarrow.parquet as pq
-
-from pipeline.errors import ALREADY_IN_OUTPUT, Reason, Stage, describe_exception
-from pipeline.io.read_articles import split_location
-from pipeline.transforms.split import SplitByType
-from schemas.records import Article, DeadLetter
+from newsevents.models.document import PAYLOAD_CHARS, text_key
+from newsevents.pipeline.io.read_articles import split_location
+from newsevents.pipeline.split import SplitByType
+from newsevents.schemas.errors import ALREADY_IN_OUTPUT, Reason, Stage, describe_exception
+from newsevents.schemas.records import Article, DeadLetter
 
 __all__ = ["Deduplicate", "InOutput", "ReadOutputKeys", "output_keys", "text_key"]
 
-PAYLOAD_CHARS = 2000
-_SPACE = re.compile(r"\s+")
-
-
-def text_key(text: str) -> str:
-    """A hash of the text as a reader sees it: NFKC, case-folded, whitespace collapsed."""
-    norm = _SPACE.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
-    return hashlib.sha256(norm.encode("utf-8", errors="surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True)

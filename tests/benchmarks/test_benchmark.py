@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from benchmarks.generate import generate_articles
-from benchmarks.run import main
+from newsevents.benchmarks.generate import generate_articles
+from newsevents.benchmarks.run import main
 
 
 def test_generator_is_deterministic_with_realistic_lengths():

@@ -14,13 +14,13 @@ import struct
 from pathlib import Path
 
 import pytest
+from newsevents.models.base import check_safetensors
+from newsevents.models.events import EventModelHandler
+from newsevents.models.ner import NerModelHandler
+from newsevents.models.registry import DEFAULT_EVENTS, DEFAULT_NER, REGISTRY
+from newsevents.pipeline.run import main
+from newsevents.schemas.errors import ModelLoadError
 
-from models.base import check_safetensors
-from models.events import EventModelHandler
-from models.ner import NerModelHandler
-from models.registry import DEFAULT_EVENTS, DEFAULT_NER, REGISTRY
-from pipeline.errors import ModelLoadError
-from pipeline.run import main
 from tests.subproc import run_python
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -122,7 +122,7 @@ def test_truncated_weights_end_in_one_line_not_a_safetensor_error_traceback(tmp_
     # Regression: a truncated file died inside the Beam stage with a SafetensorError traceback.
     model = _copy(DEFAULT_EVENTS, tmp_path)
     _truncate(model / "model.safetensors", 10_000_000)
-    proc = run_python(["-m", "pipeline.run", "run", "--input", str(article), "--output",
+    proc = run_python(["-m", "newsevents.pipeline.run", "run", "--input", str(article), "--output",
                        str(tmp_path / "out"), "--event-model", str(model), "--device", "cpu", "--quiet"],
                       cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2, proc.stderr

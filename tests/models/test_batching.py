@@ -9,16 +9,15 @@ is set, and ``BatchElements`` sizes batches adaptively unless min == max.
 from __future__ import annotations
 
 import apache_beam as beam
+import newsevents.models.base
 import pytest
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RunInference
 from apache_beam.testing.test_pipeline import TestPipeline as BeamPipeline
-
-import models.base
-from models.batching import token_batches
-from models.ner import NerModelHandler
-from models.registry import DEFAULT_NER
-from pipeline.transforms.clean_text import clean_text
-from pipeline.transforms.sentences import make_chunks
+from newsevents.models.batching import token_batches
+from newsevents.models.clean_text import clean_text
+from newsevents.models.ner import NerModelHandler
+from newsevents.models.registry import DEFAULT_NER
+from newsevents.models.sentences import make_chunks
 
 
 @pytest.mark.parametrize("max_rows,max_tokens", [(1, 10**6), (3, 10**6), (16, 40), (16, 1)])
@@ -91,13 +90,13 @@ def test_handler_window_is_fixed_and_passes_respect_rows_and_tokens(monkeypatch)
     chunks = [c for i, t in enumerate(texts) for c in make_chunks(f"d{i}", t, clean_text(t))[0]]
     loaded = handler.load_model()
     shapes = []
-    real = models.base.model_outputs
+    real = newsevents.models.base.model_outputs
 
     def spy(model, tensors, device, precision="fp32"):
         shapes.append(tuple(tensors["input_ids"].shape))
         return real(model, tensors, device, precision)
 
-    monkeypatch.setattr("models.base.model_outputs", spy)
+    monkeypatch.setattr("newsevents.models.base.model_outputs", spy)
     small = list(handler.run_inference(chunks, loaded))
     assert all(rows <= 4 and (rows * width <= 120 or rows == 1) for rows, width in shapes)
     assert len(shapes) > 2

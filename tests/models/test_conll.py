@@ -6,10 +6,10 @@ The cross-check against seqeval on generated sequences is in test_conll_referenc
 import os
 from pathlib import Path
 
+import newsevents.models.conll
 import pytest
+from newsevents.models.conll import _prf, read_conll, score_spans, tags_to_spans, to_iob2
 
-import models.conll
-from models.conll import _prf, read_conll, score_spans, tags_to_spans, to_iob2
 from tests.subproc import run_python
 
 IOB1 = """-DOCSTART- -X- O O
@@ -50,8 +50,8 @@ def test_read_conll_decodes_utf8_whatever_the_locale(tmp_path):
     words = ("Jürgen", "Möllemann", "sagt")
     assert read_conll(path)[0].words == words
     env = {"LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
-    code = "import sys; from models.conll import read_conll; print(ascii(read_conll(sys.argv[1])[0].words))"
-    root = Path(models.conll.__file__).resolve().parents[1]
+    code = "import sys; from newsevents.models.conll import read_conll; print(ascii(read_conll(sys.argv[1])[0].words))"
+    root = Path(newsevents.models.conll.__file__).resolve().parents[1]
     proc = run_python(
         ["-c", code, str(path)],
         env={**os.environ, **env},

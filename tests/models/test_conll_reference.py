@@ -19,11 +19,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from newsevents.models.conll import _prf, score_spans, tags_to_spans, to_iob2
 from seqeval.metrics.sequence_labeling import get_entities, precision_recall_fscore_support
 from seqeval.metrics.v1 import precision_recall_fscore_support as strict_prfs
 from seqeval.scheme import IOB1, IOB2
-
-from models.conll import _prf, score_spans, tags_to_spans, to_iob2
 
 TYPES = ("PER", "LOC", "GPE-ORG")  # a hyphen inside a type, as conlleval allows
 BIO_TAGS = ("O", *(f"{p}-{t}" for t in TYPES for p in "BI"))

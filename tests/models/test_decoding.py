@@ -9,8 +9,7 @@ import itertools
 
 import numpy as np
 import pytest
-
-from models.decoding import (
+from newsevents.models.decoding import (
     Aggregation,
     WordSpan,
     _allowed,

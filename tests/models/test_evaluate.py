@@ -10,8 +10,8 @@ import json
 from pathlib import Path
 
 import pytest
+from newsevents.models.evaluate import evaluate_events, evaluate_ner
 
-from models.evaluate import evaluate_events, evaluate_ner
 from tests.subproc import run_python
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
@@ -26,7 +26,7 @@ def _without_timing(result: dict) -> dict:
 
 
 def _cli_result(args: list[str]) -> dict:
-    proc = run_python(["-m", "models.evaluate", *args], capture_output=True, text=True, check=True)
+    proc = run_python(["-m", "newsevents.models.evaluate", *args], capture_output=True, text=True, check=True)
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -111,7 +111,7 @@ def test_shipped_event_model_on_the_shared_example_article(shared_example_scores
 
 def _news_fixture(tmp_path):
     """A one-article corpus in the shared layout and its stand-off annotation, written for this test."""
-    from models.news_annotate import compile_sheet
+    from newsevents.models.news_annotate import compile_sheet
 
     text = ("Police in Lagos arrested 14 protesters outside the governor's office on Friday. "
             "The governor praised the officers. Rain fell all day.")
@@ -130,7 +130,7 @@ def _news_fixture(tmp_path):
 
 
 def test_evaluate_news_runs_whole_articles_through_the_pipeline_path(tmp_path):
-    from models.evaluate import evaluate_news
+    from newsevents.models.evaluate import evaluate_news
 
     gold, corpus = _news_fixture(tmp_path)
     result = evaluate_news(str(gold), str(corpus), device="cpu")

@@ -6,10 +6,9 @@ selection are pinned at and around their thresholds and ties.
 
 import numpy as np
 import pytest
-
-from models.decoding import best_spans_per_type, select_mode, select_types
-from models.event_data import ROLE_LABELS, GoldEvent, read_gold, role_tags, sentence_words, type_prompt
-from models.event_scoring import actors_match, head_word, score_events
+from newsevents.models.decoding import best_spans_per_type, select_mode, select_types
+from newsevents.models.event_data import ROLE_LABELS, GoldEvent, read_gold, role_tags, sentence_words, type_prompt
+from newsevents.models.event_scoring import actors_match, head_word, score_events
 
 
 def test_role_tags_align_spans_to_words_near_the_trigger():
@@ -93,7 +92,7 @@ def test_score_events_types_and_actors():
 
 
 def test_team_data_is_well_formed():
-    from models.event_data import DATA_DIR
+    from newsevents.models.event_data import DATA_DIR
 
     for split in ("train", "dev"):
         sentences = read_gold(DATA_DIR / f"{split}.jsonl")
@@ -108,8 +107,7 @@ def test_team_data_is_well_formed():
 
 def test_per_type_thresholds_override_the_global_one():
     import numpy as np
-
-    from models.decoding import select_types
+    from newsevents.models.decoding import select_types
 
     probs = np.array([0.45, 0.35, 0.25])
     names = ["AID", "AGREE", "ASSAULT"]
@@ -119,8 +117,7 @@ def test_per_type_thresholds_override_the_global_one():
 
 def test_mode_is_the_best_allowed_one_or_none():
     import numpy as np
-
-    from models.decoding import select_mode
+    from newsevents.models.decoding import select_mode
 
     labels = ["none", "arrest", "firearms", "aerial"]
     probs = np.array([0.1, 0.5, 0.3, 0.1])
@@ -140,8 +137,8 @@ def test_mode_ties_go_to_no_mode_then_to_the_first_label():
 
 
 def test_field_scores_count_place_time_and_mode_on_type_matched_events():
-    from models.event_data import GoldEvent
-    from models.event_scoring import score_fields
+    from newsevents.models.event_data import GoldEvent
+    from newsevents.models.event_scoring import score_fields
 
     gold = [[GoldEvent("COERCE", "arrested", "Police", "him", "Lagos", "on Friday", "arrest")],
             [GoldEvent("ASSAULT", "shot", None, None, None, "yesterday", "firearms")]]

@@ -4,12 +4,11 @@ import json
 import shutil
 
 import pytest
-
-from models.events import EventModelHandler
-from models.registry import DEFAULT_EVENTS, REGISTRY
-from pipeline.errors import ModelLoadError
-from pipeline.transforms.clean_text import clean_text
-from pipeline.transforms.sentences import make_chunks
+from newsevents.models.clean_text import clean_text
+from newsevents.models.events import EventModelHandler
+from newsevents.models.registry import DEFAULT_EVENTS, REGISTRY
+from newsevents.models.sentences import make_chunks
+from newsevents.schemas.errors import ModelLoadError
 
 
 @pytest.fixture(scope="module")
@@ -97,8 +96,8 @@ def test_mismatched_shared_embeddings_are_refused(tmp_path):
 
 
 def test_punctuation_and_lone_articles_are_not_spans():
-    from models.decoding import WordSpan
-    from models.events import _span_text
+    from newsevents.models.decoding import WordSpan
+    from newsevents.models.events import _span_text
 
     text = "“ The app blocked it"
     chunk = make_chunks("d", text, clean_text(text))[0][0]

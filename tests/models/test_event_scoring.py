@@ -10,9 +10,8 @@ to 4 places by the module, so the expected values are the exact fractions rounde
 from __future__ import annotations
 
 import pytest
-
-from models.event_data import GoldEvent as E
-from models.event_scoring import actors_match, head_word, score_events, score_fields
+from newsevents.models.event_data import GoldEvent as E
+from newsevents.models.event_scoring import actors_match, head_word, score_events, score_fields
 
 
 def test_head_word_is_the_last_word_lowercased_without_possessive():

@@ -1,4 +1,4 @@
-from models.features import MAX_WORD_CHARS, N_CASING_IDS, N_CHAR_IDS, casing_ids, char_ids, split_words
+from newsevents.models.features import MAX_WORD_CHARS, N_CASING_IDS, N_CHAR_IDS, casing_ids, char_ids, split_words
 
 
 def _words(text):

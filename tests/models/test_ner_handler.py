@@ -1,11 +1,10 @@
 """The NER ModelHandler with the real shipped model, and with any HF model."""
 
 import pytest
-
-from models.ner import NerModelHandler, mention_id
-from pipeline.errors import ModelLoadError
-from pipeline.transforms.clean_text import clean_text
-from pipeline.transforms.sentences import make_chunks
+from newsevents.models.clean_text import clean_text
+from newsevents.models.ner import NerModelHandler, mention_id
+from newsevents.models.sentences import make_chunks
+from newsevents.schemas.errors import ModelLoadError
 
 TEXT = (
     "This decision was announced by CEO Pavel Durov after his arrest in France. "

@@ -11,9 +11,15 @@ import json
 from pathlib import Path
 
 import pytest
-
-from models.news_annotate import SheetError, agreement, compile_sheet
-from models.news_corpus import gold_sentences, load_articles, propose_sentences, read_annotations, split_of, validate
+from newsevents.models.news_annotate import SheetError, agreement, compile_sheet
+from newsevents.models.news_corpus import (
+    gold_sentences,
+    load_articles,
+    propose_sentences,
+    read_annotations,
+    split_of,
+    validate,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 NEWS = ROOT / "models" / "data" / "events" / "news"

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import pytest
-
-from models.events import EventModelHandler
-from models.ner import NerModelHandler
-from models.registry import DEFAULT_EVENTS, DEFAULT_NER
-from pipeline.errors import ConfigError
-from pipeline.transforms.clean_text import clean_text
-from pipeline.transforms.sentences import make_chunks
+from newsevents.models.clean_text import clean_text
+from newsevents.models.events import EventModelHandler
+from newsevents.models.ner import NerModelHandler
+from newsevents.models.registry import DEFAULT_EVENTS, DEFAULT_NER
+from newsevents.models.sentences import make_chunks
+from newsevents.schemas.errors import ConfigError
 
 TEXT = "French prosecutors charged Pavel Durov in Paris on Wednesday, and Telegram said it would appeal."
 

@@ -3,8 +3,7 @@
 from pathlib import Path
 
 import pytest
-
-from models.train_ner import main as train_main
+from newsevents.models.train_ner import main as train_main
 
 TRAIN = Path(__file__).resolve().parents[3] / "shared" / "data" / "ner" / "conll2003_train.txt"
 pytestmark = pytest.mark.slow
@@ -23,7 +22,7 @@ def test_tiny_training_run_is_reproducible(tmp_path):
 
 
 def test_tiny_event_training_run_is_reproducible(tmp_path):
-    from models.train_events import main as train_events_main
+    from newsevents.models.train_events import main as train_events_main
 
     args = ["--epochs", "1", "--limit", "48"]
     a = train_events_main(args + ["--out", str(tmp_path / "a")])

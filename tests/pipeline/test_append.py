@@ -12,13 +12,12 @@ import pyarrow.parquet as pq
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline as BeamPipeline
 from apache_beam.testing.util import assert_that, equal_to
-
-from pipeline.errors import ALREADY_IN_OUTPUT
-from pipeline.io.commit import document_files
-from pipeline.run import run
-from pipeline.transforms.dedup import Deduplicate, InOutput, output_keys, text_key
-from schemas.arrow import DOCUMENTS, TABLES
-from schemas.records import Article
+from newsevents.pipeline.io.commit import document_files
+from newsevents.pipeline.run import run
+from newsevents.pipeline.transforms.dedup import Deduplicate, InOutput, output_keys, text_key
+from newsevents.schemas.arrow import DOCUMENTS, TABLES
+from newsevents.schemas.errors import ALREADY_IN_OUTPUT
+from newsevents.schemas.records import Article
 
 
 def _article(doc_id, text, line):
@@ -66,8 +65,8 @@ def test_document_files_skip_hidden_files_and_the_runs_own(tmp_path):
 
 
 def test_the_summary_counts_duplicates_already_in_the_output(tmp_path):
-    from pipeline.metrics import summarise
-    from schemas.records import DeadLetter, as_row
+    from newsevents.pipeline.metrics import summarise
+    from newsevents.schemas.records import DeadLetter, as_row
 
     dead = [DeadLetter("read", "duplicate", f"{ALREADY_IN_OUTPUT} same id as ...", "a", "", "in.jsonl:1"),
             DeadLetter("read", "duplicate", "Duplicate article: same text as ...", "b", "", "in.jsonl:2"),

@@ -38,12 +38,12 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from newsevents.pipeline.io.commit import JOURNAL, STAGING, commit, recover
+from newsevents.pipeline.io.lock import LOCK_FILE, LockHolder
+from newsevents.pipeline.metrics import SUMMARY_FILE
+from newsevents.schemas.arrow import TABLES
+from newsevents.schemas.records import as_row
 
-from pipeline.io.commit import JOURNAL, STAGING, commit, recover
-from pipeline.io.lock import LOCK_FILE, LockHolder
-from pipeline.metrics import SUMMARY_FILE
-from schemas.arrow import TABLES
-from schemas.records import as_row
 from tests.pipeline.test_commit import D1, D2, _doc, _stage
 from tests.pipeline.test_reliability import ROOT, _tables
 from tests.subproc import child_env
@@ -81,9 +81,9 @@ if _KILL or _COUNT:
 
     import pyarrow.parquet as pq
 
-    from models.events import EventModelHandler
-    from models.ner import NerModelHandler
-    from pipeline.io import lock, read_articles
+    from newsevents.models.events import EventModelHandler
+    from newsevents.models.ner import NerModelHandler
+    from newsevents.pipeline.io import lock, read_articles
 
     _counts = {}
     _phase, _, _n = _KILL.partition(":")
@@ -200,7 +200,7 @@ def _launch(chaos, out: Path, log: Path, **env) -> tuple[subprocess.Popen, float
     environ["PYTHONPATH"] = os.pathsep.join([str(hook), environ["PYTHONPATH"]])
     with open(log, "wb") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "pipeline.run", "run", "--input", str(inp), "--output", str(out),
+            [sys.executable, "-m", "newsevents.pipeline.run", "run", "--input", str(inp), "--output", str(out),
              "--device", "cpu", "--quiet"],
             cwd=ROOT, env=environ, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
     return proc, time.monotonic()

@@ -7,9 +7,9 @@ import os
 import re
 
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+from newsevents.pipeline.options import NewsEventsOptions, beam_args, help_parser
+from newsevents.pipeline.run import main
 
-from pipeline.options import NewsEventsOptions, beam_args, help_parser
-from pipeline.run import main
 from tests.subproc import run_python
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -58,7 +58,7 @@ def test_help_lists_every_option_grouped_with_its_default(capsys):
 
 
 def test_module_help_runs_without_beam_noise():
-    proc = run_python(["-m", "pipeline.run", "run", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    proc = run_python(["-m", "newsevents.pipeline.run", "run", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and "--streaming" in proc.stdout and "(default: 60)" in proc.stdout
     assert proc.stderr == ""
 
@@ -88,7 +88,7 @@ def test_a_streaming_cli_run_prints_no_beam_warnings_about_our_options(samples_d
     line = (samples_dir / "articles.jsonl").read_text().splitlines()[0]
     (watch / "one.jsonl").write_text(json.dumps({**json.loads(line), "text": json.loads(line)["text"][:300]}) + "\n")
     proc = run_python(
-        ["-m", "pipeline.run", "run", "--streaming", "--input", str(watch), "--output",
+        ["-m", "newsevents.pipeline.run", "run", "--streaming", "--input", str(watch), "--output",
          str(tmp_path / "out"), "--device", "cpu", "--max-seconds", "2", "--poll-seconds", "0.2",
          "--settle-seconds", "0", "--progress-seconds", "5", "--max-batch-tokens", "2048", "--quiet"],
         cwd=ROOT, capture_output=True, text=True, timeout=600)
@@ -104,17 +104,17 @@ def test_evaluate_prints_no_apitools_warning():
 
 
 def test_bf16_on_a_cpu_warns_once_with_the_measured_cost(caplog, monkeypatch):
-    import models.base as base
-    from models.events import EventModelHandler
-    from models.ner import NerModelHandler
-    from models.registry import DEFAULT_EVENTS, DEFAULT_NER
+    import newsevents.models.base as base
+    from newsevents.models.events import EventModelHandler
+    from newsevents.models.ner import NerModelHandler
+    from newsevents.models.registry import DEFAULT_EVENTS, DEFAULT_NER
 
     monkeypatch.setattr(base, "_WARNED", set())
-    with caplog.at_level(logging.WARNING, logger="models.base"):
+    with caplog.at_level(logging.WARNING, logger="newsevents.models.base"):
         for handler in (NerModelHandler(DEFAULT_NER, device="cpu", precision="bf16"),
                         EventModelHandler(DEFAULT_EVENTS, device="cpu", precision="bf16")):
             handler.validate()
-    warned = [r.getMessage() for r in caplog.records if r.name == "models.base"]
+    warned = [r.getMessage() for r in caplog.records if r.name == "newsevents.models.base"]
     assert len(warned) == 1 and warned[0].startswith("--precision bf16 on the CPU:")
     assert "measured 2026-12-01" in warned[0] and "Use fp32 on a CPU" in warned[0]
     assert "3.1 times slower than fp32" in base.bf16_on_cpu_warning("AVX2")
@@ -122,11 +122,11 @@ def test_bf16_on_a_cpu_warns_once_with_the_measured_cost(caplog, monkeypatch):
 
 
 def test_fp32_on_a_cpu_warns_nothing(caplog, monkeypatch):
-    import models.base as base
-    from models.ner import NerModelHandler
-    from models.registry import DEFAULT_NER
+    import newsevents.models.base as base
+    from newsevents.models.ner import NerModelHandler
+    from newsevents.models.registry import DEFAULT_NER
 
     monkeypatch.setattr(base, "_WARNED", set())
-    with caplog.at_level(logging.WARNING, logger="models.base"):
+    with caplog.at_level(logging.WARNING, logger="newsevents.models.base"):
         NerModelHandler(DEFAULT_NER, device="cpu").validate()
-    assert not [r for r in caplog.records if r.name == "models.base"]
+    assert not [r for r in caplog.records if r.name == "newsevents.models.base"]

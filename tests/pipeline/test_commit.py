@@ -10,9 +10,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
-
-from pipeline.errors import ConfigError
-from pipeline.io.commit import (
+from newsevents.pipeline.io.commit import (
     JOURNAL,
     NULL_PARTITION,
     Mode,
@@ -26,8 +24,9 @@ from pipeline.io.commit import (
     recover,
     staging_dir,
 )
-from schemas.arrow import TABLES
-from schemas.records import DocumentRecord, as_row
+from newsevents.schemas.arrow import TABLES
+from newsevents.schemas.errors import ConfigError
+from newsevents.schemas.records import DocumentRecord, as_row
 
 UTC = dt.timezone.utc
 

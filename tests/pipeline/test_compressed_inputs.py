@@ -10,10 +10,9 @@ import tracemalloc
 
 import pytest
 import zstandard
-
-from pipeline.io.read_articles import InputFile, count_records, expand_input, read_file
-from pipeline.streaming import _is_input
-from schemas.records import Article, DeadLetter
+from newsevents.pipeline.io.read_articles import InputFile, count_records, expand_input, read_file
+from newsevents.pipeline.streaming import _is_input
+from newsevents.schemas.records import Article, DeadLetter
 
 COMPRESS = {
     ".gz": gzip.compress,
@@ -105,7 +104,8 @@ def test_the_streaming_watcher_picks_up_compressed_files():
 
 
 def test_a_run_over_compressed_and_array_files_accounts_for_every_record(tmp_path, capsys):
-    from pipeline.run import main
+    from newsevents.pipeline.run import main
+
     from tests.pipeline.test_run_end_to_end import _rows
 
     inp, out = tmp_path / "in", tmp_path / "out"

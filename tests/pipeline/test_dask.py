@@ -8,9 +8,8 @@ import os
 
 import pyarrow.dataset as ds
 import pytest
-
-from pipeline.run import run
-from schemas.arrow import TABLES
+from newsevents.pipeline.run import run
+from newsevents.schemas.arrow import TABLES
 
 pytest.importorskip("distributed", reason="the dask extra is not installed")
 
@@ -41,7 +40,7 @@ def test_dask_runner_gives_the_direct_runners_tables(samples_dir, tmp_path):
 
 
 def test_portable_model_stage_loads_the_model_once_per_process():
-    from pipeline.transforms.batched_inference import _Infer
+    from newsevents.pipeline.transforms.batched_inference import _Infer
 
     class Handler:  # a fake handler: counts loads (unit test only; the real models run above)
         model_name = "fake"

@@ -16,9 +16,8 @@ import json
 
 import pyarrow.parquet as pq
 import pytest
-
-from pipeline.errors import describe_exception
-from schemas.records import DeadLetter, DocumentRecord, EventRecord, SentenceEvent
+from newsevents.schemas.errors import describe_exception
+from newsevents.schemas.records import DeadLetter, DocumentRecord, EventRecord, SentenceEvent
 
 HERE = "tests/pipeline/test_guarded_stages.py"
 
@@ -46,11 +45,11 @@ ARTICLES = [
 
 @pytest.fixture(scope="module")
 def guarded_run(tmp_path_factory):
-    import pipeline.io.write_tables as write_tables
-    import pipeline.transforms.assemble as assemble
-    import pipeline.transforms.dedup as dedup
-    import pipeline.transforms.prepare as prepare
-    from pipeline.run import main
+    import newsevents.pipeline.io.write_tables as write_tables
+    import newsevents.pipeline.transforms.assemble as assemble
+    import newsevents.pipeline.transforms.dedup as dedup
+    import newsevents.pipeline.transforms.prepare as prepare
+    from newsevents.pipeline.run import main
 
     real = {"text_key": dedup.text_key, "prepare": prepare.prepare_article, "events": assemble.assemble_events,
             "finish": assemble.finish_document, "row_of": write_tables.row_of}
@@ -163,7 +162,7 @@ def _row(sentence: int, sentence_text: str | None = None) -> EventRecord:
 
 
 def test_assemble_guarded_drops_only_the_events_whose_addition_raises():
-    from pipeline.transforms.assemble import assemble_guarded
+    from newsevents.pipeline.transforms.assemble import assemble_guarded
 
     def fake(events):  # fails on sentence 2's event, but only once sentence 0's is there (a context failure)
         sentences = {e.sentence_index for e in events}
@@ -192,7 +191,7 @@ def test_describe_exception_gives_type_message_and_the_raising_line():
 
 
 def test_rows_that_do_not_fit_are_salvaged_dead_lettered_or_escaped():
-    from pipeline.io.write_tables import _ToRows
+    from newsevents.pipeline.io.write_tables import _ToRows
 
     doc = DocumentRecord("d1", "ok title", "http://x/\udfff", None, dt.datetime(2024, 2, 29, tzinfo=dt.timezone.utc),
                          None, 10, 1, 0, 0, "ok", [], "in.jsonl:3")
@@ -217,9 +216,8 @@ def test_mentions_whose_rows_do_not_fit_are_dropped_before_they_fork():
     import apache_beam as beam
     from apache_beam.testing.test_pipeline import TestPipeline
     from apache_beam.testing.util import assert_that, equal_to
-
-    from pipeline.transforms.assemble import KeepWritable
-    from schemas.records import EntityMention
+    from newsevents.pipeline.transforms.assemble import KeepWritable
+    from newsevents.schemas.records import EntityMention
 
     good = EntityMention("d", 0, "m1", "Lagos", "LOC", 9, 14, 0.9, "ner")
     bad = EntityMention("d", 0, "m2", "Jean\udfffPierre", "PER", 20, 35, 0.9, "ner")

@@ -14,12 +14,11 @@ import os
 import pyarrow.dataset as ds
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from pipeline.errors import Reason
-from pipeline.io.read_articles import parse_json_record
-from pipeline.run import run
-from pipeline.transforms.prepare import prepare_article
-from schemas.records import Article, DeadLetter
+from newsevents.pipeline.io.read_articles import parse_json_record
+from newsevents.pipeline.run import run
+from newsevents.pipeline.transforms.prepare import prepare_article
+from newsevents.schemas.errors import Reason
+from newsevents.schemas.records import Article, DeadLetter
 
 # Characters that break naive text handling: RTL and bidi marks, zero-width,
 # NUL and other controls, combining marks, emoji with joiners, CJK, surrogates' neighbours.

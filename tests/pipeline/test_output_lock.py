@@ -13,11 +13,11 @@ import time
 from pathlib import Path
 
 import pytest
+from newsevents.pipeline.io.lock import LOCK_FILE, LockHolder, OutputLock
+from newsevents.pipeline.run import main
+from newsevents.schemas.arrow import TABLES
+from newsevents.schemas.errors import OutputLockedError
 
-from pipeline.errors import OutputLockedError
-from pipeline.io.lock import LOCK_FILE, LockHolder, OutputLock
-from pipeline.run import main
-from schemas.arrow import TABLES
 from tests.subproc import child_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,7 +66,7 @@ def test_second_run_exits_2_naming_the_holder_and_a_killed_holder_is_taken_over(
         proc.send_signal(signal.SIGKILL)
         proc.wait()
     assert _holder(out).pid == proc.pid  # a killed holder cannot remove its lock file: the kernel drops the lock
-    with caplog.at_level(logging.WARNING, logger="pipeline.io.lock"):
+    with caplog.at_level(logging.WARNING, logger="newsevents.pipeline.io.lock"):
         assert main(args) == 0, capsys.readouterr().err
     assert f"taking over the lock of pid {proc.pid} on {socket.gethostname()}, started {started}" in caplog.text
     assert not (out / LOCK_FILE).exists(), "the lock outlived the run"
@@ -76,7 +76,7 @@ def test_second_run_exits_2_naming_the_holder_and_a_killed_holder_is_taken_over(
 def test_a_live_streaming_run_holds_the_output_until_it_is_stopped(tmp_path, article, capsys):
     watched, out = tmp_path / "in", tmp_path / "out"
     watched.mkdir()
-    proc = subprocess.Popen([sys.executable, "-m", "pipeline.run", "run", "--streaming", "--input", str(watched),
+    proc = subprocess.Popen([sys.executable, "-m", "newsevents.pipeline.run", "run", "--streaming", "--input", str(watched),
                              "--output", str(out), "--device", "cpu", "--quiet", "--max-seconds", "300",
                              "--poll-seconds", "0.2"], cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
@@ -105,7 +105,7 @@ def test_a_failed_run_releases_the_lock(tmp_path, article):
 
 
 def test_ctrl_c_releases_the_lock(tmp_path, article, monkeypatch, capsys):
-    from models.base import TransformerHandler
+    from newsevents.models.base import TransformerHandler
 
     def interrupt(self):
         assert (tmp_path / "out" / LOCK_FILE).exists()

@@ -12,16 +12,17 @@ import threading
 import time
 from pathlib import Path
 
+import newsevents.pipeline.graph
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from newsevents.models.base import TransformerHandler
+from newsevents.pipeline.io.commit import JOURNAL, STAGING, commit, discard_attempts, staging_dir
+from newsevents.pipeline.run import _check_hub_model, main, run
+from newsevents.schemas.arrow import TABLES
+from newsevents.schemas.errors import ModelLoadError
+from newsevents.schemas.records import DocumentRecord, as_row
 
-from models.base import TransformerHandler
-from pipeline.errors import ModelLoadError
-from pipeline.io.commit import JOURNAL, STAGING, commit, discard_attempts, staging_dir
-from pipeline.run import _check_hub_model, main, run
-from schemas.arrow import TABLES
-from schemas.records import DocumentRecord, as_row
 from tests.subproc import run_python
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,7 +74,7 @@ def test_an_unreachable_hub_is_one_line_and_exit_2(samples_dir, tmp_path):
     env.pop("HF_HUB_OFFLINE", None)
     env.pop("TRANSFORMERS_OFFLINE", None)
     started = time.monotonic()
-    proc = run_python(["-m", "pipeline.run", "run", "--input", str(samples_dir), "--output",
+    proc = run_python(["-m", "newsevents.pipeline.run", "run", "--input", str(samples_dir), "--output",
                        str(tmp_path / "out"), "--ner-model", "someorg/no-such-model"],
                       capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
     assert proc.returncode == 2, proc.stderr
@@ -133,7 +134,7 @@ def test_a_model_the_hub_does_not_have_is_named(hub):
 
 
 def test_a_registry_model_without_its_files_says_reinstall(samples_dir, tmp_path, monkeypatch, capsys):
-    from models import registry
+    from newsevents.models import registry
 
     monkeypatch.setitem(registry.REGISTRY, registry.DEFAULT_NER, tmp_path / "gone")
     assert main(["run", "--input", str(samples_dir), "--output", str(tmp_path / "out")]) == 2
@@ -157,14 +158,13 @@ def test_a_read_only_output_is_one_line(samples_dir, tmp_path, capsys, no_model_
 
 @pytest.mark.parametrize("failure", [RuntimeError("the runner failed"), KeyboardInterrupt()], ids=["error", "ctrl-c"])
 def test_a_run_that_fails_after_staging_leaves_no_staging(samples_dir, tmp_path, monkeypatch, failure):
-    import pipeline.graph
 
     def build_graph(p, cfg, files, stage, in_output=()):
         os.makedirs(os.path.join(stage, "documents"))  # as the writers leave it, half-way
         raise failure
 
     monkeypatch.setattr(TransformerHandler, "preflight", lambda self: None)
-    monkeypatch.setattr(pipeline.graph, "build_graph", build_graph)
+    monkeypatch.setattr(newsevents.pipeline.graph, "build_graph", build_graph)
     with pytest.raises(type(failure)):
         run(["--input", str(samples_dir), "--output", str(tmp_path), "--quiet"])
     assert sorted(os.listdir(tmp_path)) == []

@@ -9,8 +9,8 @@ import time
 import apache_beam as beam
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
+from newsevents.pipeline.progress import Progress, Tally, bump
 
-from pipeline.progress import Progress, Tally, bump
 from tests.subproc import run_python
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

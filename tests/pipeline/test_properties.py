@@ -24,16 +24,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-
-from models.decoding import WordSpan
-from models.events import RawEvent, to_sentence_events
-from models.ner import spans_to_mentions
-from pipeline.transforms.events import assemble_events, is_lead_place, lead_location, with_time
-from pipeline.transforms.place_time import find_time, resolve_time, resolve_when
-from pipeline.transforms.prepare import finish_document, prepare_article
-from schemas.arrow import TABLES
-from schemas.ontology import MODES, TYPE_NAMES
-from schemas.records import Article, DeadLetter, as_row
+from newsevents.models.assembly import assemble_events, is_lead_place, lead_location, with_time
+from newsevents.models.decoding import WordSpan
+from newsevents.models.events import RawEvent, to_sentence_events
+from newsevents.models.ner import spans_to_mentions
+from newsevents.models.place_time import find_time, resolve_time, resolve_when
+from newsevents.pipeline.transforms.prepare import finish_document, prepare_article
+from newsevents.schemas.arrow import TABLES
+from newsevents.schemas.ontology import MODES, TYPE_NAMES
+from newsevents.schemas.records import Article, DeadLetter, as_row
 
 # --- 1. Dates ---------------------------------------------------------------------------------
 

@@ -44,8 +44,7 @@ def test_pandas_queries_run_on_the_sample_output(sample_output):
 def test_report_renders_real_pngs(sample_output):
     pytest.importorskip("matplotlib")
     import matplotlib.image as mpimg
-
-    from pipeline.run import main
+    from newsevents.pipeline.run import main
 
     assert main(["report", str(sample_output)]) == 0
     page = (sample_output / "report.html").read_text(encoding="utf-8")

@@ -4,10 +4,9 @@ import datetime as dt
 import json
 
 import pytest
-
-from pipeline.errors import ConfigError
-from pipeline.io.read_articles import expand_input, parse_json_record, parse_published, parse_text_file
-from schemas.records import Article, DeadLetter
+from newsevents.pipeline.io.read_articles import expand_input, parse_json_record, parse_published, parse_text_file
+from newsevents.schemas.errors import ConfigError
+from newsevents.schemas.records import Article, DeadLetter
 
 
 def _parse(obj, max_chars=1000):
@@ -89,7 +88,7 @@ def test_expand_input_file_directory_and_glob(tmp_path):
 def test_read_lines_is_bounded_and_keeps_numbering(block):
     import io
 
-    from pipeline.io.read_articles import read_lines
+    from newsevents.pipeline.io.read_articles import read_lines
 
     data = b"a\r\n" + b"x" * 50 + b"\n\nbc\n" + b"y" * 30 + b"\nlast"
     got = list(read_lines(io.BytesIO(data), limit=20, block_size=block))
@@ -97,7 +96,7 @@ def test_read_lines_is_bounded_and_keeps_numbering(block):
 
 
 def test_count_records_counts_like_the_reader(tmp_path):
-    from pipeline.io.read_articles import InputFile, count_records
+    from newsevents.pipeline.io.read_articles import InputFile, count_records
 
     (tmp_path / "a.jsonl").write_bytes(b'{"id": "1", "text": "x"}\n\n   \n' + b"z" * 9000 + b'\n{"id": "2", "tex')
     (tmp_path / "b.txt").write_text("An article.")
@@ -106,7 +105,7 @@ def test_count_records_counts_like_the_reader(tmp_path):
 
 
 def _read_file(path, max_chars=1000):
-    from pipeline.io.read_articles import InputFile, read_file
+    from newsevents.pipeline.io.read_articles import InputFile, read_file
 
     return list(read_file(InputFile(str(path), path.name), max_chars))
 
@@ -137,7 +136,7 @@ def test_json_array_file_is_read_element_by_element(tmp_path):
 
 
 def test_json_array_with_a_malformed_tail_keeps_the_elements_before_it(tmp_path):
-    from pipeline.io.read_articles import InputFile, count_records
+    from newsevents.pipeline.io.read_articles import InputFile, count_records
 
     path = tmp_path / "cut.json"
     path.write_bytes(json.dumps(_array(4)).encode()[:-30])  # the last element is cut off
@@ -178,7 +177,7 @@ def test_an_oversized_array_element_is_skipped_not_held(tmp_path):
 
 
 def test_split_location_reads_array_positions():
-    from pipeline.io.read_articles import split_location
+    from newsevents.pipeline.io.read_articles import split_location
 
     assert split_location("in/a.json.gz:[10]") == ("in/a.json.gz", 10)
     assert sorted(["a.json:[10]", "a.json:[9]"], key=split_location) == ["a.json:[9]", "a.json:[10]"]

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pyarrow.dataset as ds
 import pytest
+from newsevents.pipeline.run import run
+from newsevents.schemas.arrow import TABLES
 
-from pipeline.run import run
-from schemas.arrow import TABLES
 from tests.subproc import child_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,7 +50,7 @@ def test_two_runs_give_equal_tables(clean_run, samples_dir, tmp_path):
 
 def test_killed_run_leaves_nothing_visible_and_rerun_completes(clean_run, samples_dir, tmp_path):
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "pipeline.run", "run", "--input", str(samples_dir), "--output",
+    proc = subprocess.Popen([sys.executable, "-m", "newsevents.pipeline.run", "run", "--input", str(samples_dir), "--output",
                              str(out), "--device", "cpu", "--quiet"], cwd=ROOT, env=child_env(),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
@@ -75,7 +75,7 @@ def test_append_of_the_same_job_adds_no_duplicates(clean_run, samples_dir, tmp_p
 
 
 def test_fail_if_exists_exits_2_and_touches_nothing(clean_run, samples_dir, tmp_path, capsys):
-    from pipeline.run import main
+    from newsevents.pipeline.run import main
 
     shutil.copytree(clean_run[0], tmp_path, dirs_exist_ok=True)
     assert main(["run", "--input", str(samples_dir), "--output", str(tmp_path), "--mode", "fail-if-exists"]) == 2
@@ -119,10 +119,10 @@ class _NoMetrics:
 
 
 def test_records_that_vanish_raise_accounting_error_naming_the_file(tmp_path):
-    from pipeline.errors import AccountingError
-    from pipeline.io.read_articles import expand_input
-    from pipeline.metrics import summarise
-    from pipeline.run import _counts, _require_accounted
+    from newsevents.pipeline.io.read_articles import expand_input
+    from newsevents.pipeline.metrics import summarise
+    from newsevents.pipeline.run import _counts, _require_accounted
+    from newsevents.schemas.errors import AccountingError
 
     src = tmp_path / "in.jsonl"
     src.write_text('{"id": "1", "text": "Police arrested him."}\n{"id": "2", "text": "Nothing."}\n')

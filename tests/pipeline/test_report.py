@@ -26,8 +26,8 @@ import pytest
 pytest.importorskip("matplotlib")
 pytest.importorskip("pandas")
 
-from pipeline import report  # noqa: E402
-from schemas.arrow import SCHEMA_VERSION, TABLES  # noqa: E402
+from newsevents.pipeline import report  # noqa: E402
+from newsevents.schemas.arrow import SCHEMA_VERSION, TABLES  # noqa: E402
 
 RUN_A, RUN_B = "0123456789abcdef", "fedcba9876543210"
 LONG = "The Ministry of Foreign Affairs of the Republic"
@@ -182,7 +182,7 @@ def test_header_names_runs_inputs_dates_and_table_versions(output):
 
 
 def test_single_file_report_embeds_every_image(output):
-    from pipeline.run import main
+    from newsevents.pipeline.run import main
 
     assert main(["report", str(output), "--single-file"]) == 0
     page = (output / "report.html").read_text(encoding="utf-8")

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from newsevents.pipeline.run import run
+from newsevents.schemas.errors import Reason
 
-from pipeline.errors import Reason
-from pipeline.run import run
 from tests.subproc import run_python
 
 
@@ -103,15 +103,15 @@ def test_dead_letters_carry_location_and_payload(sample_run):
 
 
 def test_cli_reports_config_errors_without_a_traceback(tmp_path):
-    proc = run_python(["-m", "pipeline.run", "run", "--input", str(tmp_path / "none"),
+    proc = run_python(["-m", "newsevents.pipeline.run", "run", "--input", str(tmp_path / "none"),
                        "--output", str(tmp_path / "out")], capture_output=True, text=True)
     assert proc.returncode == 2
     assert "is not a file, directory or glob" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_sample_article_events(sample_run, samples_dir):
-    from models.event_scoring import actors_match
-    from schemas.ontology import TYPE_NAMES
+    from newsevents.models.event_scoring import actors_match
+    from newsevents.schemas.ontology import TYPE_NAMES
 
     _, out, _ = sample_run
     texts = {json.loads(l)["id"]: json.loads(l)["text"] for l in open(samples_dir / "articles.jsonl")}
@@ -153,7 +153,7 @@ def test_rerun_into_the_same_output_replaces_every_table(tmp_path):
 
 @pytest.mark.parametrize("flag, value", [("--ner-model", "/no/such/model"), ("--event-model", "samples")])
 def test_cli_rejects_unloadable_models_before_running(tmp_path, samples_dir, flag, value):
-    proc = run_python(["-m", "pipeline.run", "run", "--input", str(samples_dir),
+    proc = run_python(["-m", "newsevents.pipeline.run", "run", "--input", str(samples_dir),
                        "--output", str(tmp_path / "out"), flag, value], capture_output=True, text=True)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "Model" in proc.stderr

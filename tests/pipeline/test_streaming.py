@@ -17,9 +17,9 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.test_stream import TestStream as BeamTestStream
 from apache_beam.transforms import trigger, window
 from apache_beam.utils.timestamp import Duration
+from newsevents.pipeline.streaming import WriteWindowedTable, event_time
+from newsevents.schemas.records import Article, DeadLetter
 
-from pipeline.streaming import WriteWindowedTable, event_time
-from schemas.records import Article, DeadLetter
 from tests.subproc import child_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -71,7 +71,7 @@ def test_files_dropped_into_a_watched_directory_become_events(samples_dir, tmp_p
     watch, out = tmp_path / "watch", tmp_path / "out"
     watch.mkdir()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pipeline.run", "run", "--streaming", "--input", str(watch), "--output", str(out),
+        [sys.executable, "-m", "newsevents.pipeline.run", "run", "--streaming", "--input", str(watch), "--output", str(out),
          "--device", "cpu", "--window-seconds", "5", "--poll-seconds", "0.5", "--settle-seconds", "0.5",
          "--max-seconds", "300", "--quiet"],
         cwd=ROOT, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -104,7 +104,7 @@ def test_files_dropped_into_a_watched_directory_become_events(samples_dir, tmp_p
 def test_the_beam_streaming_graph_watches_and_flushes_on_stop(samples_dir, tmp_path):
     # The graph streaming runners (Flink, Dataflow) run: continuous matching, event
     # time, windows. Locally it flushes when watching stops (--max-seconds).
-    from pipeline.run import run
+    from newsevents.pipeline.run import run
 
     watch = tmp_path / "watch"
     watch.mkdir()

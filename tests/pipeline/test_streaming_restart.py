@@ -20,10 +20,10 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
+from newsevents.pipeline.io import ledger as ledger_module
+from newsevents.pipeline.io.commit import recover, staging_dir
+from newsevents.pipeline.io.ledger import LEDGER_DIR, Ledger, Verdict
 
-from pipeline.io import ledger as ledger_module
-from pipeline.io.commit import recover, staging_dir
-from pipeline.io.ledger import LEDGER_DIR, Ledger, Verdict
 from tests.subproc import child_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -148,7 +148,7 @@ def test_batches_whose_window_files_are_all_gone_are_forgotten(tmp_path):
 
 def _job(watch: Path, out: Path, *extra: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "pipeline.run", "run", "--streaming", "--input", str(watch), "--output", str(out),
+        [sys.executable, "-m", "newsevents.pipeline.run", "run", "--streaming", "--input", str(watch), "--output", str(out),
          "--device", "cpu", "--window-seconds", "5", "--poll-seconds", "0.5", "--settle-seconds", "0.5",
          "--quiet", *extra],
         cwd=ROOT, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -208,9 +208,8 @@ def test_a_streaming_graph_refuses_an_output_a_local_job_keeps_a_ledger_in(tmp_p
     # The graph (Flink, Dataflow; here a test pipeline) keeps no ledger: it would read every file again.
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
-
-    from pipeline.errors import ConfigError
-    from pipeline.run import run
+    from newsevents.pipeline.run import run
+    from newsevents.schemas.errors import ConfigError
 
     watch, out = tmp_path / "watch", tmp_path / "out"
     watch.mkdir()

@@ -6,9 +6,8 @@ import datetime as dt
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
-from schemas.arrow import SCHEMA_VERSION, TABLES
-from schemas.records import DeadLetter, DocumentRecord, EntityMention, EventRecord, as_row
+from newsevents.schemas.arrow import SCHEMA_VERSION, TABLES
+from newsevents.schemas.records import DeadLetter, DocumentRecord, EntityMention, EventRecord, as_row
 
 RECORDS = {
     "documents": DocumentRecord("d1", "T", None, "src", dt.datetime(2026, 1, 2, 3, 4, tzinfo=dt.timezone.utc),

@@ -1,6 +1,5 @@
 import pytest
-
-from schemas.ontology import EVENT_TYPES, TYPE_NAMES, QuadClass, event_type
+from newsevents.schemas.ontology import EVENT_TYPES, TYPE_NAMES, QuadClass, event_type
 
 
 def test_sixteen_plover_types_in_fixed_order():

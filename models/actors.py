@@ -21,7 +21,7 @@ import functools
 import re
 from typing import Sequence
 
-from pipeline.transforms.place_time import country_code
+from newsevents.models.place_time import country_code
 
 __all__ = ["PRONOUNS", "actor_country", "canonical_actor", "demonyms", "is_pronoun"]
 

@@ -3,8 +3,7 @@
 import datetime as dt
 
 import pytest
-
-from pipeline.transforms.place_time import country_code, find_time, is_future, resolve_time, resolve_when
+from newsevents.models.place_time import country_code, find_time, is_future, resolve_time, resolve_when
 
 PUBLISHED = dt.date(2026, 3, 11)  # a Wednesday
 

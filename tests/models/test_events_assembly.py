@@ -3,9 +3,8 @@
 import datetime as dt
 
 import pytest
-
-from pipeline.transforms.events import assemble_events, event_id, lead_location
-from schemas.records import DocumentRecord, EntityMention, SentenceEvent
+from newsevents.models.assembly import assemble_events, event_id, lead_location
+from newsevents.schemas.records import DocumentRecord, EntityMention, SentenceEvent
 
 DOC = DocumentRecord("d", None, None, None, dt.datetime(2026, 3, 11, 9, tzinfo=dt.timezone.utc), "en",
                      500, 5, 4, 0, "pending")
@@ -60,7 +59,7 @@ def test_lead_location_is_the_first_place_of_the_first_sentence():
     ("Tony Blair met ", " leaders.", False),         # no locative preposition
 ])
 def test_a_sentence_location_is_a_place_introduced_as_where(before, after, stated):
-    from models.events import is_stated_place
+    from newsevents.models.events import is_stated_place
 
     assert is_stated_place(before, after) is stated
 
@@ -123,7 +122,7 @@ def test_evidence_is_the_cleaned_sentence():
 def _chunk(text):
     import re
 
-    from schemas.records import Chunk
+    from newsevents.schemas.records import Chunk
 
     spans = tuple((m.start(), m.end()) for m in re.finditer(r"\S+", text))
     return Chunk("d", 0, 0, 0, len(text), tuple(text[a:b] for a, b in spans), spans, 0, len(text), text)
@@ -145,14 +144,14 @@ def _places(text, *names, label="LOC"):
     ("In Kabul, troops attacked a convoy.", ("Kabul",), "attacked", "Kabul"),
 ])
 def test_the_event_location_is_the_stated_place_in_the_triggers_clause(text, places, trigger, expected):
-    from models.events import stated_location
+    from newsevents.models.events import stated_location
 
     t = text.index(trigger)
     assert stated_location(_chunk(text), _places(text, *places), [], (t, t + len(trigger))) == expected
 
 
 def test_a_venue_organisation_is_a_place_and_an_actor_never_is():
-    from models.events import stated_location
+    from newsevents.models.events import stated_location
 
     text = "The lawsuit was filed in the High Court against Acme in Paris."
     t = text.index("filed")

@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from models.features import split_words
-from pipeline.transforms.clean_text import CleanText
-from schemas.records import Chunk
+from newsevents.models.clean_text import CleanText
+from newsevents.models.features import split_words
+from newsevents.schemas.records import Chunk
 
 __all__ = ["make_chunks", "split_sentences"]
 

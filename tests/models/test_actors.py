@@ -1,8 +1,7 @@
 """Actor normalisation: canonical names within an article, countries from names and demonyms."""
 
 import pytest
-
-from pipeline.transforms.actors import actor_country, canonical_actor
+from newsevents.models.actors import actor_country, canonical_actor
 
 PEOPLE = ["Pavel Durov", "Durov", "Emmanuel Macron", "Sergei Lavrov"]
 

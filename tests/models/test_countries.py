@@ -3,9 +3,8 @@
 import logging
 
 import pytest
-
-from pipeline.transforms.countries import country_of
-from pipeline.transforms.place_time import country_code
+from newsevents.models.countries import country_of
+from newsevents.models.place_time import country_code
 
 CASES = [
     # Pronouns are never countries, in any case at the start of a sentence.

@@ -14,10 +14,10 @@ import hashlib
 from collections import Counter
 from typing import Iterable, Sequence
 
-from pipeline.transforms.actors import actor_country, canonical_actor, is_pronoun
-from pipeline.transforms.clean_text import clean_text, looks_like_html
-from pipeline.transforms.place_time import country_code, find_time, is_future, resolve_when
-from schemas.records import Chunk, DocumentRecord, EntityMention, EventRecord, SentenceEvent
+from newsevents.models.actors import actor_country, canonical_actor, is_pronoun
+from newsevents.models.clean_text import clean_text, looks_like_html
+from newsevents.models.place_time import country_code, find_time, is_future, resolve_when
+from newsevents.schemas.records import Chunk, DocumentRecord, EntityMention, EventRecord, SentenceEvent
 
 __all__ = ["article_countries", "assemble_events", "event_id", "is_lead_place", "lead_location", "with_time"]
 

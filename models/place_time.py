@@ -1,6 +1,6 @@
 """Where and when an event happened: country codes and resolved dates (pure functions).
 
-Country codes come from ``pipeline.transforms.countries`` (``country_converter``'s
+Country codes come from ``models.countries`` (``country_converter``'s
 name patterns, proper nouns only; cities and regions settled by the article's
 other places).
 
@@ -19,7 +19,7 @@ import datetime as dt
 import re
 from typing import Mapping
 
-from pipeline.transforms.countries import country_of
+from newsevents.models.countries import country_of
 
 __all__ = ["country_code", "find_time", "is_future", "resolve_time", "resolve_when"]
 
@@ -29,7 +29,7 @@ def country_code(
 ) -> str | None:
     """ISO 3166 alpha-3 code of a country, or of the country of a city, region or US state.
 
-    Delegates to :func:`pipeline.transforms.countries.country_of`: only proper nouns
+    Delegates to :func:`models.countries.country_of`: only proper nouns
     resolve ("it" and "us" are pronouns, "AI" is not Anguilla), common names count
     ("Britain", "the UK", "Holland"), and ``context`` (ISO3 code -> how often the
     article's other places and actors name it) decides a place name that several

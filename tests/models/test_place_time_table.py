@@ -1,6 +1,6 @@
 """Exact outputs of the place and time resolvers on real news phrasings, as tables to check by eye.
 
-Each row is one behaviour of ``pipeline.transforms.place_time``: an expression and a
+Each row is one behaviour of ``models.place_time``: an expression and a
 publication date give one date and one precision (a period resolves to its first
 day; weeks start on Monday), a sentence gives one time text, a place name gives
 one ISO 3166 alpha-3 code. Calendars for the dates used: March 2026 starts on a
@@ -11,8 +11,7 @@ Friday; 2024 is a leap year.
 import datetime as dt
 
 import pytest
-
-from pipeline.transforms.place_time import country_code, find_time, is_future, resolve_time, resolve_when
+from newsevents.models.place_time import country_code, find_time, is_future, resolve_time, resolve_when
 
 D = dt.date
 WED = D(2026, 3, 11)

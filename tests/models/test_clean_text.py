@@ -3,9 +3,8 @@
 import unicodedata
 
 import pytest
-
-from pipeline.transforms.clean_text import clean_text, looks_like_html
-from pipeline.transforms.sentences import make_chunks
+from newsevents.models.clean_text import clean_text, looks_like_html
+from newsevents.models.sentences import make_chunks
 
 
 def _roundtrip(original, is_html=False):
