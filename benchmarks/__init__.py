@@ -1,1 +1,1 @@
-"""Throughput benchmarks: ``python -m benchmarks.run --articles N --device cpu|cuda --out FILE.json``."""
+"""Throughput benchmarks: ``python -m newsevents.benchmarks.run --articles N --device cpu|cuda --out FILE.json``."""

@@ -1,6 +1,6 @@
 """Throughput of newsevents, measured side by side in one run.
 
-    python -m benchmarks.run --articles 200 --device cpu --out bench.json [--precision fp32|int8]
+    python -m newsevents.benchmarks.run --articles 200 --device cpu --out bench.json [--precision fp32|int8]
 
 Three ways over the same generated articles (``benchmarks.generate``), each in a
 fresh process so its peak RSS is its own:
@@ -261,7 +261,7 @@ def markdown(result: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m newsevents.benchmarks.run", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--articles", type=int, default=200)
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])

@@ -1,10 +1,18 @@
-"""Article-level event assembly: place, time, merging and ids (pure functions + a DoFn helper).
+"""Article-level event assembly: place, time, merging and ids, and finishing a document (pure functions).
 
 The event model finds events sentence by sentence; here each article's events
 get a location (the sentence's, else the article lead's), a country code, a date
 resolved from the sentence's temporal expression and the article's ``published``
 date, and identical events (same type, source and target) are merged into one
 row whose ``num_mentions`` counts them, as GDELT does.
+
+:func:`finish_article` is the last step of one document, shared by the Beam
+``Assemble`` stage and the Python API. No document's failure fails a run (issue
+14): by the time a document is finished its mentions are kept, so a lost part
+keeps the document, marked ``partial`` with a note saying what was dropped and why
+(an event whose assembly raises, an event or mention whose row does not fit its
+table); anything else that raises makes the document a dead letter (stage
+``assemble``, reason ``internal_error``).
 """
 
 from __future__ import annotations
@@ -12,14 +20,21 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from collections import Counter
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from newsevents.models.actors import actor_country, canonical_actor, is_pronoun
 from newsevents.models.clean_text import clean_text, looks_like_html
+from newsevents.models.document import finish_document
 from newsevents.models.place_time import country_code, find_time, is_future, resolve_when
-from newsevents.schemas.records import Chunk, DocumentRecord, EntityMention, EventRecord, SentenceEvent
+from newsevents.schemas.errors import Reason, Stage, describe_exception
+from newsevents.schemas.records import Chunk, DeadLetter, DocumentRecord, EntityMention, EventRecord, SentenceEvent
+from newsevents.schemas.rows import row_payload, row_problem
 
-__all__ = ["article_countries", "assemble_events", "event_id", "is_lead_place", "lead_location", "with_time"]
+__all__ = ["NAMED_LABELS", "Dropped", "article_countries", "assemble_events", "assemble_guarded", "event_id",
+           "finish_article", "is_lead_place", "lead_location", "unwritable", "with_time"]
+
+#: The mention labels assembly reads (canonical names, pronouns, the country context of place names); MISC is not.
+NAMED_LABELS = ("PER", "ORG", "LOC")
 
 
 def _norm(actor: str | None) -> str:
@@ -175,3 +190,116 @@ def assemble_events(
             target_is_pronoun=target_pronoun,
         )
     return list(merged.values())
+
+
+@dataclasses.dataclass(frozen=True)
+class Dropped:
+    """A part of a document left out of its table; ``note`` goes into the document's notes."""
+
+    doc_id: str
+    note: str
+
+
+def _describe(record) -> str:
+    if isinstance(record, EntityMention):
+        return f"the {record.label} mention at characters {record.char_start}-{record.char_end}"
+    if isinstance(record, (EventRecord, SentenceEvent)):
+        return f"the {record.event_type} event of sentence {record.sentence_index}"
+    return f"a {type(record).__name__}"
+
+
+def unwritable(record, table: str) -> Dropped | None:
+    """The note on ``record`` when its row does not fit ``table`` (it is then left out), else None.
+
+    Checked where a record type forks (mentions go to their table and to assembly),
+    so a row that cannot be written is dropped from both and its document says so.
+    """
+    problem = row_problem(record, table)
+    if problem is None:
+        return None
+    return Dropped(record.doc_id, f"{table}: {_describe(record)} was dropped: its row does not fit the table "
+                                  f"({problem}).")
+
+
+def _event_order(ev: SentenceEvent) -> tuple:
+    # assemble_events' own order: relative dates are anchored on the events before them.
+    return ev.sentence_index, ev.char_start, ev.event_type
+
+
+def assemble_guarded(assemble: Callable[[Sequence[SentenceEvent]], list[EventRecord]],
+                     sentence_events: Sequence[SentenceEvent]) -> tuple[list[EventRecord], list[str]]:
+    """One document's events via ``assemble``, dropping the events it raises on: ``(events, notes)``.
+
+    When assembling all of them raises, the events are added one at a time in
+    assembly order and an event whose addition raises is dropped, so merging and
+    relative dates still work for the rest (an event that fails only after another,
+    e.g. "a year later" anchored on a leap day, is found too). Event rows that do
+    not fit the events table are dropped as well. Each drop gives one note.
+    """
+    notes: list[str] = []
+    try:
+        events = assemble(sentence_events)
+    except Exception:  # noqa: BLE001 - find the events it fails on, keep the rest
+        kept: list[SentenceEvent] = []
+        events = []
+        for ev in sorted(sentence_events, key=_event_order):
+            try:
+                events = assemble([*kept, ev])
+            except Exception as exc:  # noqa: BLE001
+                notes.append(f"events: {_describe(ev)} was dropped: assembling it raised {describe_exception(exc)}.")
+                continue
+            kept.append(ev)
+    fitting = []
+    for event in events:
+        dropped = unwritable(event, "events")
+        if dropped is None:
+            fitting.append(event)
+        else:
+            notes.append(dropped.note)
+    return fitting, notes
+
+
+def finish_article(
+    doc: DocumentRecord,
+    n_mentions: int,
+    lead: Iterable[EntityMention],
+    named: Iterable[EntityMention],
+    sentence_events: Iterable[SentenceEvent],
+    n_failed_chunks: int,
+    dropped: Iterable[str],
+    ner_model: str,
+    pipeline_version: str,
+    merge: bool = True,
+) -> tuple[DocumentRecord, list[EventRecord]] | DeadLetter:
+    """One document once both models are done with it: ``(finished document, its events)`` or a ``DeadLetter``.
+
+    Args:
+        doc: the pending document row (``prepare_article``).
+        n_mentions: its mentions that are kept (written).
+        lead: its places named in the first sentence (:func:`is_lead_place`), or more of its mentions.
+        named: its kept mentions with a label in :data:`NAMED_LABELS`, in any order.
+        sentence_events: its events as the event model found them, with their time (:func:`with_time`).
+        n_failed_chunks: its chunks a model failed on (each also has a model-stage dead letter).
+        dropped: notes on parts left out before (a mention row that does not fit, :func:`unwritable`).
+        ner_model, pipeline_version: provenance columns of the events.
+        merge: merge identical events (false in the evaluation, which scores each sentence).
+
+    Returns:
+        The document with its counts and status (``partial`` when anything was lost) and
+        its events; or, when finishing it raised unexpectedly, its dead letter (stage
+        ``assemble``, reason ``internal_error``). Everything is computed before anything
+        is returned: a failure half-way returns nothing but the dead letter.
+    """
+    try:
+        location = lead_location(lead)
+        named = sorted(named, key=lambda m: m.char_start)
+        events, notes = assemble_guarded(
+            lambda evs: assemble_events(doc, evs, location, ner_model, pipeline_version, merge=merge, named=named),
+            list(sentence_events))
+        finished = finish_document(doc, n_mentions, len(events), n_failed_chunks, dropped=sorted(dropped) + notes)
+        return finished, events
+    except Exception as exc:  # noqa: BLE001 - one document's failure must not fail the job
+        return DeadLetter(Stage.ASSEMBLE.value, Reason.INTERNAL_ERROR.value,
+                          f"Assembling the document failed unexpectedly: {describe_exception(exc)}. This "
+                          "is a bug in newsevents; please report it with this row's payload.",
+                          doc.doc_id, row_payload(doc), doc.input_location)

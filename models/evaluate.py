@@ -1,8 +1,8 @@
 """Evaluate the project's models on held-out data.
 
-    python -m models.evaluate ner --conll FILE [--model NAME|PATH|HUB_ID] [--device cpu] [--precision int8]
-    python -m models.evaluate events --gold FILE.jsonl [--event-model ...] [--ner-model ...] [--precision int8]
-    python -m models.evaluate events --news models/data/events/news/dev.jsonl --corpus ../shared/data/events/news
+    python -m newsevents.models.evaluate ner --conll FILE [--model NAME|PATH|HUB_ID] [--device cpu] [--precision int8]
+    python -m newsevents.models.evaluate events --gold FILE.jsonl [--event-model ...] [--ner-model ...] [--precision int8]
+    python -m newsevents.models.evaluate events --news models/data/events/news/dev.jsonl --corpus ../shared/data/events/news
 
 Runs the production NER handler (the same pre-processing, batching and decoding
 as the pipeline) over the file's gold words and prints, as its last line, one
@@ -121,41 +121,20 @@ def predict_articles(articles: list, event_model: str = DEFAULT_EVENTS, ner_mode
                      all_modes: bool = False) -> dict[str, list]:
     """Each article's events through the pipeline's own path, unmerged: ``{doc_id: [EventRecord]}``.
 
-    Cleaning, the pipeline's sentence split and chunking, NER, events, then
-    assembly (place, time, actors) exactly as the ``Assemble`` stage does, except
-    that identical events of different sentences are kept apart so each sentence
-    is scored on its own. ``all_modes`` reports a mode for every type (to measure them).
+    The Python API's core (``models.extract.ArticleExtractor``): cleaning, the pipeline's
+    sentence split and chunking, NER, events, then assembly (place, time, actors)
+    exactly as the ``Assemble`` stage does, except that identical events of different
+    sentences are kept apart so each sentence is scored on its own. ``all_modes``
+    reports a mode for every type (to measure them).
     """
-    from newsevents.models.assembly import assemble_events, lead_location, with_time
-    from newsevents.models.document import prepare_article
-
-    from newsevents import __version__
+    from newsevents.models.extract import ArticleExtractor
 
     ner = NerModelHandler(ner_model, device=device, batch_size=batch_size, precision=precision)
     events = EventModelHandler(event_model, device=device, batch_size=batch_size, precision=precision)
-    ner_loaded, ev_loaded = ner.load_model(), events.load_model()
+    extractor = ArticleExtractor(ner, events, merge=False)
     if all_modes:
-        ev_loaded.mode_types = frozenset(ev_loaded.types)
-    docs, chunks = {}, []
-    for article in articles:
-        prepared = prepare_article(article, 120, 24)
-        if isinstance(prepared, tuple):
-            docs[article.doc_id] = prepared[0]
-            chunks += prepared[1]
-    mentions: dict[str, list] = {d: [] for d in docs}
-    found: dict[str, list] = {d: [] for d in docs}
-    for batch in _windows(chunks, ner):
-        pairs = [(r.example, r.inference) for r in ner.run_inference(batch, ner_loaded)]
-        for chunk, ms in pairs:
-            mentions[chunk.doc_id] += ms
-        for result in events.run_inference(pairs, ev_loaded):
-            found[result.example[0].doc_id] += with_time(result.example[0], result.inference)
-    out = {}
-    for doc_id, doc in docs.items():
-        named = sorted((m for m in mentions[doc_id] if m.label in ("PER", "ORG", "LOC")), key=lambda m: m.char_start)
-        out[doc_id] = assemble_events(doc, found[doc_id], lead_location(mentions[doc_id]), ner.model_name,
-                                      __version__, merge=False, named=named)
-    return out
+        extractor.event_loaded.mode_types = frozenset(extractor.event_loaded.types)
+    return {d.document.doc_id: d.events for d in extractor.extract(articles) if d.document is not None}
 
 
 def _home(sentences, text: str, ev) -> int | None:
@@ -219,7 +198,7 @@ def evaluate_news(gold_path: str, corpus_dir: str, event_model: str = DEFAULT_EV
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m models.evaluate", description=__doc__,
+    parser = argparse.ArgumentParser(prog="newsevents evaluate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="task", required=True)
     ner = sub.add_parser("ner", help="exact-span NER scores on a CoNLL file")

@@ -1,10 +1,10 @@
 """Annotation tools for the real-news corpus (issue #12).
 
-    python -m models.news_annotate sheet --corpus DIR ID [ID ...]      # numbered sentences to code
-    python -m models.news_annotate check --corpus DIR SHEET.json ...    # resolve and validate sheets
-    python -m models.news_annotate compile --corpus DIR --out DIR SHEET_DIR [SHEET_DIR ...]
-    python -m models.news_annotate candidates --corpus DIR --out DIR ID [ID ...]
-    python -m models.news_annotate agreement --corpus DIR A.jsonl B.jsonl
+    python -m newsevents.models.news_annotate sheet --corpus DIR ID [ID ...]      # numbered sentences to code
+    python -m newsevents.models.news_annotate check --corpus DIR SHEET.json ...    # resolve and validate sheets
+    python -m newsevents.models.news_annotate compile --corpus DIR --out DIR SHEET_DIR [SHEET_DIR ...]
+    python -m newsevents.models.news_annotate candidates --corpus DIR --out DIR ID [ID ...]
+    python -m newsevents.models.news_annotate agreement --corpus DIR A.jsonl B.jsonl
 
 Annotators never write offsets by hand. They code each article in a *sheet*
 (JSON, one per article) that quotes spans verbatim from the numbered sentences
@@ -341,7 +341,7 @@ def _candidates(ids: list[str], corpus: str, out: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m models.news_annotate", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m newsevents.models.news_annotate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="cmd", required=True)
     for name in ("sheet", "check", "compile", "candidates", "agreement"):

@@ -1,7 +1,7 @@
 """Fine-tune the project's event model from the shipped NER model.
 
-    python -m models.train_events [--train FILE] [--dev FILE] [--out DIR]
-    python -m models.train_events --news-train models/data/events/news/train.jsonl \
+    python -m newsevents.models.train_events [--train FILE] [--dev FILE] [--out DIR]
+    python -m newsevents.models.train_events --news-train models/data/events/news/train.jsonl \
         --news-dev models/data/events/news/dev.jsonl --corpus ../shared/data/events/news
 
 Defaults: the team's data in ``models/data/events/``, initialised from the NER

@@ -1,6 +1,6 @@
 """Fine-tune the project's default NER model.
 
-    python -m models.train_ner --train conll2003_train.txt --dev conll2003_dev.txt --out models/ner_default
+    python -m newsevents.models.train_ner --train conll2003_train.txt --dev conll2003_dev.txt --out models/ner_default
 
 Seeded and deterministic on CPU for a given torch build and thread count. Prints
 dev scores after each epoch, keeps the best epoch, and saves it as fp16

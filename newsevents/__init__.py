@@ -5,12 +5,20 @@ The repository keeps the required top-level folders (``models/``, ``pipeline/``,
 ``newsevents.models``, ``newsevents.pipeline``, ``newsevents.schemas`` and
 ``newsevents.benchmarks`` (``package_dir`` in setup.py), so the project adds one name
 to a user's environment.
+
+The Python API (:func:`load`, :class:`Extractor`, :class:`Document`, :func:`to_arrow`)
+runs the pipeline's per-document work on texts in a notebook::
+
+    ex = newsevents.load()
+    doc = ex("Police arrested 14 protesters in Lagos on Friday.", published="2026-03-01")
+    doc.events, doc.entities
 """
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 _HERE = Path(__file__).resolve().parent
 # Run from a source checkout (pytest in the repository, mutmut's copy of it), the
@@ -19,9 +27,28 @@ _HERE = Path(__file__).resolve().parent
 if not (_HERE / "models").is_dir() and (_HERE.parent / "models" / "__init__.py").is_file():
     __path__.append(str(_HERE.parent))  # noqa: F821 - a package's __path__ is set before its __init__ runs
 
-__version__ = (_HERE / "VERSION").read_text().strip()
+from newsevents._version import __version__  # noqa: E402 - after __path__ is complete
 
-__all__ = ["__version__"]
+__all__ = ["Document", "Extractor", "__version__", "load", "to_arrow"]
+
+# The Python API (newsevents/api.py), imported on first use (PEP 562): `import newsevents.schemas`
+# or the pipeline's workers then do not pay for torch and the model handlers.
+_API = ("Document", "Extractor", "load", "to_arrow")
+
+if TYPE_CHECKING:
+    from newsevents.api import Document, Extractor, load, to_arrow
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        from newsevents import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'newsevents' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_API))
 
 
 class _NoApitoolsWarning(logging.Filter):

@@ -1,5 +1,5 @@
 """newsevents pipeline: the Beam dataflow, its CLI, its drivers and its I/O."""
 
-from newsevents import __version__
+from newsevents._version import __version__
 
 __all__ = ["__version__"]

@@ -5,6 +5,11 @@ ends as exactly one document row or one dead-letter row. The per-document stages
 are guarded (issue 14): an unexpected exception on one document makes it a dead
 letter (reason ``internal_error``) or, where its other parts are good, a
 ``partial`` document with a note, and never fails the job.
+
+Where the runner departs from the Beam model (``pipeline/runners.py``: Beam's
+DaskRunner drops what a DoFn emits in ``finish_bundle`` and mixes tagged outputs),
+the model stages and the writers use their bundle-free, grouped twins, and every
+writer is joined into one last step for a runner that computes only the last one.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from newsevents.pipeline.io.read_articles import InputFile, ReadArticles
 from newsevents.pipeline.io.write_tables import WriteTable
 from newsevents.pipeline.options import RunConfig
 from newsevents.pipeline.progress import Tally
+from newsevents.pipeline.runners import RunnerCapabilities, capabilities_of
 from newsevents.pipeline.streaming import EventTimeWindows, WatchArticles, WriteWindowedTable
 from newsevents.pipeline.transforms.assemble import Assemble, KeepWritable
 from newsevents.pipeline.transforms.batched_inference import BatchedInference
@@ -30,7 +36,7 @@ from newsevents.pipeline.transforms.prepare import PrepareArticles
 from newsevents.schemas.errors import Reason, Stage
 from newsevents.schemas.records import DeadLetter, EntityMention
 
-__all__ = ["build_graph", "event_handler", "needs_portable_steps", "ner_handler"]
+__all__ = ["build_graph", "event_handler", "ner_handler"]
 
 
 def _handler_options(cfg: RunConfig) -> dict:
@@ -72,38 +78,37 @@ def _model_dead_letters(stage: Stage):
     return to_dead_letters
 
 
-def needs_portable_steps(p: beam.Pipeline) -> bool:
-    """Beam's DaskRunner loses what DoFns emit in finish_bundle: model stages and writers then use portable steps."""
-    return type(p.runner).__name__ == "DaskRunner"
-
-
 class _Inference(beam.PTransform):
-    """A model stage: ``RunInference`` with exception handling, or its portable twin.
+    """A model stage: ``RunInference`` with exception handling, or its bundle-free twin.
 
+    ``RunInference`` emits its last batch in ``finish_bundle`` (``BatchElements``) and
+    its failures on a tagged output; where the runner drops either, the stage is
+    ``BatchedInference`` (grouped by document, everything emitted from ``process()``).
     Returns ``(results, failures)``; a failure is ``(batch, error)`` either way.
     """
 
-    def __init__(self, handler, portable: bool) -> None:
+    def __init__(self, handler, runner: RunnerCapabilities) -> None:
         super().__init__()
         self._handler = handler
-        self._portable = portable
+        self._bundle_free = runner.bundle_free
 
     def expand(self, elements):
-        if self._portable:
+        if self._bundle_free:
             return elements | "Batched" >> BatchedInference(self._handler, lambda x: _chunk_of(x).doc_id)
         results, errors = elements | "RunInference" >> RunInference(self._handler).with_exception_handling()
         return results, errors.failed_inferences
 
 
 def build_graph(p: beam.Pipeline, cfg: RunConfig, files: list[InputFile], tables_dir: str | None = None,
-                in_output: Sequence[str] = ()) -> None:
+                in_output: Sequence[str] = (), runner: RunnerCapabilities | None = None) -> None:
     """Add the newsevents DAG to ``p``; tables go under ``tables_dir`` (default ``cfg.output``).
 
     ``in_output`` lists the documents files already in the output that an append must
     not write again (``pipeline.io.commit.document_files``); a batch run's only.
+    ``runner`` says what the runner can do (default: ``capabilities_of(p)``).
     """
     tables_dir = tables_dir or cfg.output
-    portable = needs_portable_steps(p)
+    runner = runner if runner is not None else capabilities_of(p)
     if cfg.streaming and cfg.batch_tag is None:
         read, read_dead = p | "Watch" >> WatchArticles(
             cfg.input, cfg.max_article_chars, cfg.window_seconds, cfg.allowed_lateness_seconds,
@@ -119,7 +124,7 @@ def build_graph(p: beam.Pipeline, cfg: RunConfig, files: list[InputFile], tables
         cfg.max_words_per_chunk, cfg.chunk_overlap
     )
 
-    ner, ner_failed = chunks | "Entities" >> _Inference(ner_handler(cfg), portable)
+    ner, ner_failed = chunks | "Entities" >> _Inference(ner_handler(cfg), runner)
     mentions, unwritable_mentions = (
         ner
         | "Mentions" >> beam.FlatMap(lambda result: result.inference)
@@ -127,7 +132,7 @@ def build_graph(p: beam.Pipeline, cfg: RunConfig, files: list[InputFile], tables
     )
 
     with_mentions = ner | "PairWithMentions" >> beam.Map(lambda result: (result.example, result.inference))
-    found, event_failed = with_mentions | "Events" >> _Inference(event_handler(cfg), portable)
+    found, event_failed = with_mentions | "Events" >> _Inference(event_handler(cfg), runner)
     # Documents finish only after every sentence passed both models: count sentences for the progress lines.
     found = found | "TallySentences" >> beam.Map(Tally("sentences"))
     sentence_events = found | "SentenceEvents" >> beam.FlatMap(lambda r: with_time(r.example[0], r.inference))
@@ -148,7 +153,7 @@ def build_graph(p: beam.Pipeline, cfg: RunConfig, files: list[InputFile], tables
     def write(table: str):
         if cfg.streaming:
             return WriteWindowedTable(table, tables_dir, cfg.batch_tag)
-        return WriteTable(table, tables_dir, portable)
+        return WriteTable(table, tables_dir, runner)
 
     # A writer also returns the dead letters of rows it could not write (mentions and events were
     # checked before, so in practice only documents'); they join the others.
@@ -162,6 +167,6 @@ def build_graph(p: beam.Pipeline, cfg: RunConfig, files: list[InputFile], tables
     )
     dead_written, _ = dead | "WriteDeadLetters" >> write("dead_letters")  # never refuses a row: none come back
     written = [docs_written, mentions_written, events_written, dead_written]
-    if portable:
-        # Beam's DaskRunner computes only the last step's lineage: join every writer into one last step.
+    if runner.computes_only_last_step:
+        # Beam's DaskRunner runs only the last step's lineage: join every writer into one last step.
         _ = written | "AllWritten" >> beam.Flatten() | "Done" >> beam.combiners.Count.Globally()

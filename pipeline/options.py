@@ -1,22 +1,34 @@
-"""All command-line options of ``newsevents run``, in one place.
+"""All command-line options of ``newsevents run``, in one place, and their checks.
 
 ``NewsEventsOptions`` is a Beam ``PipelineOptions`` subclass, so every standard
 Beam option (``--runner``, ``--direct_num_workers``, ``--setup_file``, ...) passes
 through untouched. Other modules get plain values via :class:`RunConfig`.
+
+Before any work the options are checked here, once: :func:`reject_unknown` refuses
+a flag neither newsevents nor Beam defines (Beam only logs and drops it), and
+:meth:`RunConfig.validate` refuses missing, out-of-range or contradictory values and
+a model argument that cannot be had. Both raise errors the CLI turns into exit 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import difflib
+import logging
 import os
 from dataclasses import dataclass
 
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 from newsevents.models.base import Device, Precision
-from newsevents.models.registry import DEFAULT_EVENTS, DEFAULT_NER
-from newsevents.schemas.errors import ConfigError
+from newsevents.models.registry import DEFAULT_EVENTS, DEFAULT_NER, REGISTRY, resolve
+from newsevents.pipeline.io.file_source import is_watchable
+from newsevents.pipeline.runners import is_dask
+from newsevents.schemas.errors import ConfigError, ModelLoadError
 
-__all__ = ["NewsEventsOptions", "RunConfig", "beam_args", "help_parser"]
+__all__ = ["NewsEventsOptions", "RunConfig", "beam_args", "check_hub_model", "help_parser", "reject_unknown"]
+
+_LOG = logging.getLogger(__name__)
 
 
 def _default_threads(options: PipelineOptions) -> int:
@@ -167,6 +179,43 @@ def beam_args(argv: list[str] | None) -> list[str]:
     return own.parse_known_args(list(argv or []))[1]
 
 
+def reject_unknown(argv: list[str]) -> None:
+    """Refuse an argument that neither newsevents nor Beam defines, naming the closest option.
+
+    Beam parses every registered ``PipelineOptions`` subclass's flags, ours among
+    them, and only logs "Discarding unparseable args" for the rest: a typo such as
+    ``--partiton-by published_date`` would run to the end without partitions. The
+    same union of flags is checked here, before any work (the DaskRunner's options
+    are registered once its module is imported, so it is imported first).
+
+    Raises:
+        ConfigError: with a "did you mean" for each misspelt flag.
+    """
+    if is_dask(argv):
+        with contextlib.suppress(ImportError):  # without the extra, runners.runner_argv says how to install it
+            import apache_beam.runners.dask.dask_runner  # noqa: F401
+    parser = argparse.ArgumentParser(allow_abbrev=False, add_help=False)
+    seen = set()
+    for cls in PipelineOptions.__subclasses__():  # as PipelineOptions.get_all_options collects them
+        if str(cls) not in seen:
+            seen.add(str(cls))
+            cls._add_argparse_args(parser)  # noqa: SLF001 - Beam's own registry of option classes
+    unknown = parser.parse_known_args(argv)[1]
+    if not unknown:
+        return
+    known = [flag for action in parser._actions for flag in action.option_strings]  # noqa: SLF001
+    flags = [arg for arg in unknown if arg.startswith("-")]
+    if not flags:  # values with no flag before them
+        raise ConfigError(f"unrecognized arguments: {' '.join(unknown)}; see 'newsevents run --help'.")
+    said = []
+    for flag in flags:
+        name = flag.split("=", 1)[0]
+        close = difflib.get_close_matches(name, known, n=1)
+        said.append(f"{name} (did you mean {close[0]}?)" if close else name)
+    raise ConfigError(f"unrecognized option{'s' if len(said) > 1 else ''} {', '.join(said)}; neither newsevents "
+                      "nor Beam knows it; see 'newsevents run --help'.")
+
+
 class NewsEventsOptions(PipelineOptions):
     """Options of the newsevents pipeline."""
 
@@ -208,10 +257,8 @@ class RunConfig:
 
     @classmethod
     def from_options(cls, options: PipelineOptions) -> "RunConfig":
+        """The values of parsed options, not yet checked (:meth:`validate`)."""
         o = options.view_as(NewsEventsOptions)
-        for flag, value in (("--input", o.input), ("--output", o.output)):
-            if not value:
-                raise ConfigError(f"{flag} is required; see 'newsevents run --help'.")
         return cls(
             input=o.input,
             output=o.output,
@@ -239,3 +286,92 @@ class RunConfig:
             progress_seconds=o.progress_seconds,
             quiet=o.quiet,
         )
+
+    def validate(self) -> "RunConfig":
+        """Check the options as a whole, before any work, and return them.
+
+        Cheap checks first, then the models: a registry model's files are installed,
+        a hub id can be had (:func:`check_hub_model`). A model directory's files are
+        checked by the handlers' ``validate()``, the output directory by the drivers
+        once they hold its lock.
+
+        Raises:
+            ConfigError: a missing, out-of-range or contradictory option.
+            ModelLoadError: a model argument that cannot be had.
+        """
+        for flag, value in (("--input", self.input), ("--output", self.output)):
+            if not value:
+                raise ConfigError(f"{flag} is required; see 'newsevents run --help'.")
+        for name, value in (("--max-words-per-chunk", self.max_words_per_chunk),
+                            ("--max-article-chars", self.max_article_chars)):
+            if value < 1:
+                raise ConfigError(f"{name} must be positive, got {value}.")
+        if self.chunk_overlap >= self.max_words_per_chunk:
+            raise ConfigError("--chunk-overlap must be smaller than --max-words-per-chunk.")
+        if self.streaming:
+            if "://" in self.input or "://" in self.output:
+                raise ConfigError("--streaming watches a local directory and writes a local --output.")
+            if self.partition_by:
+                raise ConfigError("--partition-by is for batch runs; streaming files are already split by window.")
+            if not is_watchable(self.input):
+                raise ConfigError(
+                    f"--streaming needs --input to be a directory or a glob to watch, got {self.input!r}.")
+            if self.window_seconds < 1:
+                raise ConfigError(f"--window-seconds must be at least 1, got {self.window_seconds}.")
+        elif "://" in self.output and (self.mode != "overwrite" or self.partition_by):
+            raise ConfigError("--mode append|fail-if-exists and --partition-by need a local --output directory.")
+        _check_models(self.ner_model, self.event_model)
+        return self
+
+
+def _check_models(*models: str) -> None:
+    """Each model argument resolves: a registry name's files are installed, a hub id can be had."""
+    for arg in dict.fromkeys(models):
+        path, _ = resolve(arg)
+        if os.path.isdir(path):
+            continue  # its files are checked by the handlers' validate() and preflight()
+        if arg in REGISTRY:
+            raise ModelLoadError(f"The files of the registry model {arg!r} are missing ({path}); reinstall newsevents.")
+        if path.startswith(("/", ".", "~")) or os.path.exists(path) or path.count("/") > 1:
+            continue  # a path: validate() says it is not a model directory
+        check_hub_model(arg)
+
+
+def check_hub_model(model: str) -> None:
+    """One quick look that a hub id can be had (cached, or on a reachable hub), so workers never retry it.
+
+    Asked once, without retries: huggingface_hub's own download retries for about
+    25 s per file and logs each try, in every worker. A cached model on an
+    unreachable hub is used offline (``HF_HUB_OFFLINE``, for this process and the
+    workers it starts).
+
+    Raises:
+        ModelLoadError: one line saying what was tried.
+    """
+    from huggingface_hub import HfApi, constants, try_to_load_from_cache
+    from huggingface_hub.errors import HFValidationError, RepositoryNotFoundError
+
+    tried = f"Model {model!r} is not a registry name ({', '.join(REGISTRY)}) or a local directory, and"
+    try:
+        cached = isinstance(try_to_load_from_cache(model, "config.json"), str)
+    except HFValidationError:
+        raise ModelLoadError(f"{tried} not a Hugging Face id ('name' or 'namespace/name'); check its spelling."
+                             ) from None
+    if constants.HF_HUB_OFFLINE:
+        if cached:
+            return
+        raise ModelLoadError(f"{tried} HF_HUB_OFFLINE is set but the hub model is not in the local cache; download "
+                             f"it first ('hf download {model}') or give a model directory.")
+    try:
+        HfApi().model_info(model, timeout=10)
+    except RepositoryNotFoundError:
+        raise ModelLoadError(f"{tried} {constants.ENDPOINT} has no such model (a private or gated one needs "
+                             "'hf auth login'); check its spelling.") from None
+    except Exception as exc:  # noqa: BLE001 - the transport's errors (httpx, OSError, 5xx) all mean "cannot reach"
+        if not cached:
+            raise ModelLoadError(f"{tried} the hub ({constants.ENDPOINT}) cannot be reached to fetch it "
+                                 f"({type(exc).__name__}: {' '.join(str(exc).split())[:160]}); give a local model "
+                                 "directory, or run where the hub is reachable.") from None
+        _LOG.warning("the hub (%s) cannot be reached; using the cached copy of %s", constants.ENDPOINT, model)
+        os.environ["HF_HUB_OFFLINE"] = "1"  # worker processes started from here
+        constants.HF_HUB_OFFLINE = True  # this process, whose huggingface_hub read the variable at import

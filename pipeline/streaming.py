@@ -15,10 +15,13 @@
   name and renamed into place, so readers never see half a file while the job
   runs. A late pane (allowed lateness) adds a file for the same window.
 
-A file is picked up once its last change is ``--settle-seconds`` old; producers
-should still write under a hidden name (``.name.jsonl``) and rename when done.
+Which files are read, and under what names, is the one
+:class:`~newsevents.pipeline.io.file_source.FileSource` the local micro-batches
+use too: a file is picked up once its last change is ``--settle-seconds`` old,
+and never while its name is hidden (``.name.jsonl``: producers write under one
+and rename when done).
 
-**Restarts** are the local runner's (``pipeline/run.py``, micro-batches): each
+**Restarts** are the local runner's (``pipeline/stream_driver.py``, micro-batches): each
 batch is committed with its entry in the output's ledger
 (``pipeline/io/ledger.py``), so a restarted job keeps the windows written before
 and reads only new files, and files whose bytes changed. This graph remembers
@@ -45,11 +48,13 @@ from apache_beam.transforms import trigger, window
 from apache_beam.transforms.core import RestrictionProvider
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 from apache_beam.utils.timestamp import Duration, Timestamp
-from newsevents.pipeline.io.read_articles import InputFile, ParseFiles, is_input_path
+from newsevents.pipeline.io.file_source import FileSource
+from newsevents.pipeline.io.read_articles import ParseFiles
 from newsevents.pipeline.io.write_tables import TableRows, table_dir, write_rows_file
 from newsevents.schemas.records import Article
 
-__all__ = ["STOP", "EventTimeWindows", "WatchArticles", "WriteWindowedTable", "event_time", "stop_on_signals", "watch_pattern"]
+__all__ = ["STOP", "EventTimeWindows", "WatchArticles", "WatchFiles", "WriteWindowedTable", "event_time",
+           "stop_on_signals"]
 
 #: Set to stop the watcher: the job then flushes its open windows and ends.
 STOP = threading.Event()
@@ -115,16 +120,6 @@ class _NewPathsOnly(beam.DoFn):
             yield metadata
 
 
-def watch_pattern(spec: str) -> str:
-    """The glob watched for ``--input``: a directory means every file below it."""
-    return os.path.join(spec, "**") if os.path.isdir(spec) or not any(c in spec for c in "*?[") else spec
-
-
-def _is_input(path: str) -> bool:
-    name = os.path.basename(path)
-    return is_input_path(path) and not name.startswith((".", "_"))
-
-
 def event_time(article: Article, now: float, lateness: float) -> float:
     """Seconds since the epoch that window an article: published, or arrival when missing or too old."""
     if article.published is None:
@@ -133,8 +128,42 @@ def event_time(article: Article, now: float, lateness: float) -> float:
     return published if published >= now - lateness else now
 
 
+class WatchFiles(beam.PTransform):
+    """``pbegin`` -> each file of ``source`` once, as an ``InputFile``, when a poll finds it settled.
+
+    Polls every ``poll_seconds`` until ``max_seconds`` or :data:`STOP`; what a poll lets
+    through is what :meth:`FileSource.settled` lists at that moment.
+    """
+
+    def __init__(self, source: FileSource, poll_seconds: float = 1.0, max_seconds: float | None = None) -> None:
+        super().__init__()
+        self._source = source
+        self._poll = poll_seconds
+        self._max_seconds = max_seconds
+
+    def expand(self, pbegin):
+        source = self._source
+        start = time.time()
+        deadline = start + self._max_seconds if self._max_seconds else float("inf")
+        return (
+            pbegin
+            | "Impulse" >> beam.Create([(start, self._poll, _FOREVER, deadline)])
+            | "Polls" >> beam.ParDo(_StoppableImpulse())
+            | "Pattern" >> beam.Map(lambda _: source.pattern)
+            | "Match" >> fileio.MatchAll(fileio.EmptyMatchTreatment.ALLOW)
+            | "Inputs" >> beam.Filter(lambda m: source.reads(m.path))
+            | "Settled" >> beam.Filter(lambda m: source.has_settled(m.last_updated_in_seconds or 0.0, time.time()))
+            | "KeyByPath" >> beam.Map(lambda m: (m.path, m))
+            | "NewOnly" >> beam.ParDo(_NewPathsOnly()).with_input_types(beam.typehints.Tuple[str, Any])
+            | "AsInputFile" >> beam.Map(lambda m: source.input_file(m.path))
+        )
+
+
 class WatchArticles(beam.PTransform):
-    """``pbegin`` -> ``(articles, dead_letters)``, timestamped and windowed, from files as they arrive."""
+    """``pbegin`` -> ``(articles, dead_letters)``, timestamped and windowed, from files as they arrive.
+
+    The files are :class:`WatchFiles` of ``FileSource.watching(spec, settle_seconds)``.
+    """
 
     def __init__(self, spec: str, max_chars: int, window_seconds: int, lateness_seconds: int,
                  poll_seconds: float = 1.0, settle_seconds: float = 1.0, max_seconds: float | None = None) -> None:
@@ -148,22 +177,8 @@ class WatchArticles(beam.PTransform):
         self._max_seconds = max_seconds
 
     def expand(self, pbegin):
-        root = self._spec if os.path.isdir(self._spec) else os.path.dirname(self._spec.split("*")[0])
-        pattern, settle = watch_pattern(self._spec), self._settle
-        start = time.time()
-        deadline = start + self._max_seconds if self._max_seconds else float("inf")
-        files = (
-            pbegin
-            | "Impulse" >> beam.Create([(start, self._poll, _FOREVER, deadline)])
-            | "Polls" >> beam.ParDo(_StoppableImpulse())
-            | "Pattern" >> beam.Map(lambda _: pattern)
-            | "Match" >> fileio.MatchAll(fileio.EmptyMatchTreatment.ALLOW)
-            | "Inputs" >> beam.Filter(lambda m: _is_input(m.path))
-            | "Settled" >> beam.Filter(lambda m: time.time() - (m.last_updated_in_seconds or 0) >= settle)
-            | "KeyByPath" >> beam.Map(lambda m: (m.path, m))
-            | "NewOnly" >> beam.ParDo(_NewPathsOnly()).with_input_types(beam.typehints.Tuple[str, Any])
-            | "AsInputFile" >> beam.Map(lambda m: InputFile(m.path, os.path.relpath(m.path, root)))
-        )
+        source = FileSource.watching(self._spec, self._settle)  # resolved here, where the job is built
+        files = pbegin | "Files" >> WatchFiles(source, self._poll, self._max_seconds)
         articles, dead = files | "Parse" >> ParseFiles(self._max_chars)
         return (articles, dead) | "Windows" >> EventTimeWindows(self._window, self._lateness)
 

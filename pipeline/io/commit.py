@@ -15,6 +15,10 @@ File names carry the run id, a hash of the inputs' content, the models and the
 settings: re-running the same job (in any mode) replaces its own files instead
 of adding a second copy.
 
+A local streaming run commits each micro-batch the same way: its window files and
+its ledger entry are the steps of one journal (:func:`journal_steps`, written by
+``pipeline/io/ledger.py``), finished by the same :func:`recover`.
+
 Local output directories only; see README "Output modes" for object stores.
 """
 
@@ -27,7 +31,7 @@ import hashlib
 import json
 import os
 import shutil
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -44,9 +48,14 @@ __all__ = [
     "compute_run_id",
     "discard_attempts",
     "document_files",
+    "journal_steps",
+    "make_tables",
     "partition_value",
     "recover",
+    "remove_tables",
+    "staged_files",
     "staging_dir",
+    "write_synced",
 ]
 
 STAGING = "_staging"
@@ -182,6 +191,16 @@ def partition_value(published: dt.datetime | None) -> str:
     return published.date().isoformat()
 
 
+def staged_files(stage: str) -> list[str]:
+    """The Parquet files staged in ``stage``, relative to it (``<table>/<name>``), without hidden ones, sorted.
+
+    A streaming micro-batch's window files: each is moved to the same place in the output.
+    """
+    return [os.path.join(table, name) for table in TABLES if os.path.isdir(os.path.join(stage, table))
+            for name in sorted(os.listdir(os.path.join(stage, table)))
+            if name.endswith(".parquet") and not name.startswith(".")]
+
+
 def _staged_files(stage: str, table: str) -> list[str]:
     path = os.path.join(stage, table)
     if not os.path.isdir(path):
@@ -265,6 +284,40 @@ def _plan(output: str, stage: str, layout: dict[str, list[str]], mode: Mode,
     return [(os.path.relpath(src, output), os.path.relpath(dst, output)) for src, dst in steps]
 
 
+def journal_steps(output: str, stage: str, moves: Mapping[str, str]) -> list[list[str]]:
+    """A journal's steps for ``moves``: ``{path relative to stage: path relative to output}``.
+
+    Journaled relative to the output directory, as :func:`commit` journals its own;
+    :func:`recover` finishes them. Applied in order: put a file that names others last.
+    """
+    return [[os.path.relpath(os.path.join(stage, src), output), dst] for src, dst in moves.items()]
+
+
+def write_synced(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` whole or not at all, on disk before this returns (a journal, a ledger file)."""
+    with open(path + ".tmp", "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(path + ".tmp", path)
+
+
+def remove_tables(output: str) -> None:
+    """Delete the tables and the summary an earlier run left in ``output`` (a new streaming job's overwrite)."""
+    for name in (*TABLES, SUMMARY_FILE):
+        path = os.path.join(output, name)
+        if os.path.isdir(path):
+            shutil.rmtree(path)
+        elif os.path.exists(path):
+            os.remove(path)
+
+
+def make_tables(output: str) -> None:
+    """Create every table's directory: readers can open each table, empty until it has rows."""
+    for table in TABLES:
+        os.makedirs(os.path.join(output, table), exist_ok=True)
+
+
 def _apply(steps: Sequence[Sequence[str]], stage: str) -> None:
     trash = os.path.join(stage, "trash")
     output = os.path.dirname(os.path.dirname(stage))  # stage is OUTPUT/_staging/<run_id>
@@ -287,13 +340,7 @@ def commit(output: str, stage: str, run_id: str, mode: Mode | str, partition_by:
     mode = Mode(mode)
     layout = _layout(stage, run_id, partition_by)
     steps = _plan(output, stage, layout, mode, partition_by)
-    journal = os.path.join(stage, JOURNAL)
-    with open(journal + ".tmp", "w", encoding="utf-8") as fh:
-        json.dump(steps, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(journal + ".tmp", journal)  # from here on, a crash is finished by the next run's recover()
+    write_synced(os.path.join(stage, JOURNAL), json.dumps(steps))  # from here on, the next run's recover() finishes it
     _apply(steps, stage)
-    for table in TABLES:  # a table with no rows in any partition still exists, empty
-        os.makedirs(os.path.join(output, table), exist_ok=True)
+    make_tables(output)  # a table with no rows in any partition still exists, empty
     shutil.rmtree(stage, ignore_errors=True)

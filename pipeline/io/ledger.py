@@ -1,6 +1,6 @@
 """The ledger of a streaming output: which input files its committed windows already hold.
 
-A local streaming run (micro-batches, ``pipeline/run.py``) commits each batch as
+A local streaming run (micro-batches, ``pipeline/stream_driver.py``) commits each batch as
 one journal of :mod:`pipeline.io.commit`: the batch's window files and one ledger
 file ``OUTPUT/_ledger/batch-00000007.json`` are moves of the same journal. Before
 the journal is written nothing of the batch is visible and the ledger does not
@@ -34,7 +34,8 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
-from newsevents.pipeline.io.commit import JOURNAL, recover
+from newsevents.pipeline.io.commit import JOURNAL, journal_steps, recover
+from newsevents.pipeline.io.commit import write_synced as _write_synced
 
 __all__ = ["LEDGER_DIR", "FileState", "Ledger", "Verdict", "file_state"]
 
@@ -183,9 +184,9 @@ class Ledger:
         }
         name = f"batch-{batch:08d}.json"
         _write_synced(os.path.join(stage, name), json.dumps(record, indent=1))
-        steps = [[os.path.relpath(os.path.join(stage, f), self.output), f] for f in record["outputs"]]
-        # Last, so that while the moves run the ledger never names a window file not yet in place.
-        steps.append([os.path.relpath(os.path.join(stage, name), self.output), os.path.join(LEDGER_DIR, name)])
+        # The ledger file last, so that while the moves run it never names a window file not yet in place.
+        steps = journal_steps(self.output, stage, {**{f: f for f in record["outputs"]},
+                                                   name: os.path.join(LEDGER_DIR, name)})
         _write_synced(os.path.join(stage, JOURNAL), json.dumps(steps))  # the commit point
         # Under the output lock this batch's is the only staging directory, so finishing every
         # journal is finishing this one: the single implementation of replay.
@@ -195,10 +196,3 @@ class Ledger:
             self._files[rel] = _Entry(s, batch)
             self._checked[rel] = (s.size, s.mtime_ns)
 
-
-def _write_synced(path: str, text: str) -> None:
-    with open(path + ".tmp", "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(path + ".tmp", path)

@@ -21,10 +21,9 @@ import gzip
 import io
 import json
 import os
-import re
 import zlib
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import apache_beam as beam
 import ijson
@@ -32,10 +31,13 @@ import zstandard
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
-from newsevents.models.document import PAYLOAD_CHARS, parse_published
+from newsevents.models.document import PAYLOAD_CHARS, json_payload, parse_published
+from newsevents.models.document import article_from_object as _from_object
+from newsevents.models.document import check_text as _check_text
+from newsevents.models.document import read_dead_letter as _dead
 from newsevents.pipeline import progress
 from newsevents.pipeline.split import SplitByType
-from newsevents.schemas.errors import ConfigError, InputRecordError, Reason, Stage
+from newsevents.schemas.errors import ConfigError, InputRecordError, Reason
 from newsevents.schemas.records import Article, DeadLetter
 
 __all__ = [
@@ -45,6 +47,8 @@ __all__ = [
     "ReadArticles",
     "count_records",
     "expand_input",
+    "glob_root",
+    "is_hidden",
     "is_input_path",
     "parse_json_element",
     "parse_json_record",
@@ -59,7 +63,6 @@ READ_NAMESPACE = "newsevents.records_read"  # counter name: the input file's pat
 JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
 TEXT_SUFFIXES = (".txt",)
 COMPRESSION_SUFFIXES = (".gz", ".bz2", ".zst", ".zstd")
-_OPTIONAL = ("title", "url", "source", "language")
 
 
 @dataclass(frozen=True, order=True)
@@ -102,6 +105,29 @@ def is_input_path(path: str) -> bool:
     return _split_compression(path)[0].endswith(JSON_SUFFIXES + TEXT_SUFFIXES)
 
 
+def is_hidden(path: str) -> bool:
+    """Whether a file has a hidden name, and so is never read: a producer is still writing it.
+
+    Producers write under a hidden name and rename when done (README "Streaming").
+    The one rule of batch runs and of both streaming paths: a leading ``.``; a
+    leading ``_`` is an ordinary name.
+
+    >>> is_hidden("in/.a.jsonl"), is_hidden("in/_a.jsonl"), is_hidden(".in/a.jsonl")
+    (True, False, False)
+    """
+    return os.path.basename(path).startswith(".")
+
+
+def glob_root(pattern: str) -> str:
+    """The directory a local glob's files are named relative to: the directory part before its first wildcard.
+
+    >>> glob_root("in/*.jsonl"), glob_root("in/2026-0?/*.jsonl"), glob_root("in/a[bc].txt")
+    ('in/', 'in', 'in')
+    """
+    root = pattern.split("*")[0].split("?")[0].split("[")[0]
+    return root if root.endswith(os.sep) else os.path.dirname(root)
+
+
 def _has_glob(path: str) -> bool:
     return any(c in path for c in "*?[")
 
@@ -120,8 +146,7 @@ def expand_input(spec: str) -> list[InputFile]:
         root = spec
         paths = [os.path.join(d, f) for d, _, fs in os.walk(spec) for f in fs]
     elif _has_glob(spec):
-        root = spec.split("*")[0].split("?")[0].split("[")[0]
-        root = root if root.endswith(os.sep) else os.path.dirname(root)
+        root = glob_root(spec)
         paths = [p for p in glob.glob(spec, recursive=True) if os.path.isfile(p)]
     elif os.path.isfile(spec):
         root = os.path.dirname(spec)
@@ -131,7 +156,7 @@ def expand_input(spec: str) -> list[InputFile]:
     files = sorted(
         InputFile(p, os.path.relpath(p, root) if "://" not in p else p[len(root) :].lstrip("/"))
         for p in paths
-        if is_input_path(p) and not os.path.basename(p).startswith(".")
+        if is_input_path(p) and not is_hidden(p)
     )
     if not files:
         raise ConfigError(
@@ -139,31 +164,6 @@ def expand_input(spec: str) -> list[InputFile]:
             "check the path."
         )
     return files
-
-
-def _dead(reason: Reason, error: str, payload: str | bytes | Callable[[], str], location: str,
-          doc_id: str | None = None) -> DeadLetter:
-    if callable(payload):  # an array element: serialised only when it is dead-lettered
-        payload = payload()
-    if isinstance(payload, bytes):
-        payload = payload[:PAYLOAD_CHARS].decode("utf-8", errors="replace")
-    return DeadLetter(Stage.READ.value, reason.value, error, doc_id, payload[:PAYLOAD_CHARS], location)
-
-
-def _check_text(text: Any, location: str, payload: str | Callable[[], str], doc_id: str | None,
-                max_chars: int) -> DeadLetter | None:
-    if text is None:
-        return _dead(Reason.MISSING_TEXT, "The record has no 'text' field; add the article body as 'text'.",
-                     payload, location, doc_id)
-    if not isinstance(text, str):
-        return _dead(Reason.TEXT_NOT_STRING, f"'text' must be a string, got {type(text).__name__}.",
-                     payload, location, doc_id)
-    if not text.strip():
-        return _dead(Reason.EMPTY_TEXT, "'text' is empty or only whitespace.", payload, location, doc_id)
-    if len(text) > max_chars:
-        return _dead(Reason.TOO_LARGE, f"'text' has {len(text):,} characters, over the limit of {max_chars:,} "
-                     "(raise it with --max-article-chars).", payload, location, doc_id)
-    return None
 
 
 def parse_json_record(raw: bytes, location: str, max_chars: int) -> Article | DeadLetter:
@@ -189,54 +189,7 @@ def parse_json_element(obj: Any, location: str, max_chars: int) -> Article | Dea
     >>> parse_json_element([1], "in/a.json:[3]", 100).reason
     'not_an_object'
     """
-    def payload() -> str:
-        text = json.dumps(obj, ensure_ascii=False, default=str)[: PAYLOAD_CHARS]
-        return text.encode("utf-8", errors="replace").decode("utf-8")  # lone surrogates cannot go to Arrow
-
-    return _from_object(obj, payload, location, max_chars, "Each element of a JSON array")
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _no_surrogates(value: str | None, key: str, notes: list[str]) -> str | None:
-    # JSON may escape a lone surrogate ("\ud800"), which no UTF-8 writer (Arrow) accepts; one
-    # replacement character for each keeps every character offset of the text unchanged.
-    if value is None or not _SURROGATE.search(value):
-        return value
-    notes.append(f"{key}: lone surrogate code points replaced by U+FFFD.")
-    return _SURROGATE.sub("\ufffd", value)
-
-
-def _from_object(obj: Any, payload: str | Callable[[], str], location: str, max_chars: int,
-                 unit: str) -> Article | DeadLetter:
-    if not isinstance(obj, dict):
-        return _dead(Reason.NOT_AN_OBJECT, f"{unit} must be a JSON object, got {type(obj).__name__}.",
-                     payload, location)
-    doc_id = obj.get("id")
-    notes: list[str] = []
-    if isinstance(doc_id, (int, float)) and not isinstance(doc_id, bool):
-        doc_id = str(doc_id)
-        notes.append("id: a number, converted to a string.")
-    if not isinstance(doc_id, str) or not doc_id.strip():
-        return _dead(Reason.MISSING_ID, "The record has no usable 'id' (a non-empty string); give every "
-                     "article a stable id.", payload, location)
-    bad = _check_text(obj.get("text"), location, payload, doc_id, max_chars)
-    if bad is not None:
-        return bad
-    doc_id, text = _no_surrogates(doc_id, "id", notes), _no_surrogates(obj["text"], "text", notes)
-    fields: dict[str, Any] = {}
-    for key in _OPTIONAL:
-        value = obj.get(key)
-        if value is not None and not isinstance(value, str):
-            notes.append(f"{key}: expected a string, got {type(value).__name__}; set to null.")
-            value = None
-        fields[key] = _no_surrogates(value, key, notes)
-    published, note = parse_published(obj.get("published"))
-    if note:
-        notes.append(note)
-    return Article(doc_id=doc_id, text=text, published=published, input_location=location,
-                   notes=tuple(notes), **fields)
+    return _from_object(obj, lambda: json_payload(obj), location, max_chars, "Each element of a JSON array")
 
 
 def parse_text_file(raw: bytes, doc_id: str, location: str, max_chars: int) -> Article | DeadLetter:

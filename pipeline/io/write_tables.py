@@ -19,7 +19,6 @@ the job, and the commit protocol keeps the half-written run invisible.
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any, Iterator
 
@@ -27,15 +26,17 @@ import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.parquetio import WriteToParquet
+from newsevents.pipeline.runners import BEAM_MODEL, RunnerCapabilities
 from newsevents.pipeline.split import SplitByType, shard_of
 from newsevents.schemas.arrow import TABLES
 from newsevents.schemas.errors import Reason, Stage, describe_exception
 from newsevents.schemas.records import DeadLetter, as_row
+from newsevents.schemas.rows import check_row as _check
+from newsevents.schemas.rows import escaped as _escaped
+from newsevents.schemas.rows import row_of, row_payload, row_problem
 
 __all__ = ["TableRows", "WriteTable", "has_table_files", "row_of", "row_payload", "row_problem", "table_dir",
            "write_rows_file"]
-
-PAYLOAD_CHARS = 2000
 
 
 def table_dir(output: str, table: str) -> str:
@@ -47,45 +48,6 @@ def has_table_files(path: str) -> bool:
     """Whether a table directory holds any Parquet file a reader sees (hidden ``.``/``_`` names excluded)."""
     return os.path.isdir(path) and any(
         f.endswith(".parquet") and not f.startswith((".", "_")) for _, _, fs in os.walk(path) for f in fs)
-
-
-def _check(row: dict[str, Any], schema: pa.Schema) -> dict[str, Any]:
-    batch = pa.RecordBatch.from_pydict({f.name: [row.get(f.name)] for f in schema}, schema=schema)
-    # A null in a non-nullable column converts; the Parquet writer would then refuse the whole file.
-    for f, column in zip(schema, batch.columns):
-        if not f.nullable and column.null_count:
-            raise ValueError(f"column {f.name!r} may not be null")
-    return row
-
-
-def row_of(record: Any, table: str) -> dict[str, Any]:
-    """``record`` as a row of ``table``; raises when the row does not fit the table's Arrow schema."""
-    return _check(as_row(record), TABLES[table])
-
-
-def row_problem(record: Any, table: str) -> str | None:
-    """Why ``record``'s row does not fit ``table`` (exception, message, ``file:line``), or None when it fits."""
-    try:
-        row_of(record, table)
-    except Exception as exc:  # noqa: BLE001 - any conversion failure is this row's problem
-        return describe_exception(exc)
-    return None
-
-
-def _escaped(value: Any) -> Any:
-    # Lone surrogates (from JSON "\ud800" escapes) cannot be stored as UTF-8; keep them visible as escapes.
-    if isinstance(value, str):
-        return value.encode("utf-8", "backslashreplace").decode("utf-8")
-    return value
-
-
-def row_payload(record: Any) -> str:
-    """A dead letter's payload for a record that is not an article: its row as JSON, truncated."""
-    try:
-        text = json.dumps(as_row(record), default=str, ensure_ascii=False)
-    except Exception:  # noqa: BLE001 - the record may be what is broken
-        text = repr(record)
-    return _escaped(text[:PAYLOAD_CHARS])
 
 
 def _salvaged_document(record: Any) -> dict[str, Any] | None:
@@ -172,24 +134,29 @@ class WriteTable(beam.PTransform):
     Returns ``(written, dead_letters)``: the dead letters of rows that could not be
     written (see the module docstring), for the run's dead-letter writer.
 
+    ``WriteToParquet`` writes, unless the runner drops what a DoFn emits in
+    ``finish_bundle`` (``runner.finish_bundle_output``; Beam's DaskRunner), where the
+    file it closes there would be lost: rows are then grouped into ``shards`` and each
+    shard's file is written from ``process()``, with the same names.
+
     Example::
 
         written, unwritable = documents | WriteTable("documents", "out/")
     """
 
-    def __init__(self, table: str, output: str, portable: bool = False, shards: int = 8) -> None:
+    def __init__(self, table: str, output: str, runner: RunnerCapabilities = BEAM_MODEL, shards: int = 8) -> None:
         super().__init__()
         if table not in TABLES:
             raise ValueError(f"Unknown table {table!r}; known: {sorted(TABLES)}.")
         self._table = table
         self._output = output
-        self._portable = portable
+        self._grouped = not runner.finish_bundle_output
         self._shards = shards
 
     def expand(self, records):
         rows, dead = records | "ToRows" >> TableRows(self._table)
-        if self._portable:
-            return self._expand_portable(rows), dead
+        if self._grouped:
+            return self._expand_grouped(rows), dead
         written = rows | "Write" >> WriteToParquet(
             os.path.join(table_dir(self._output, self._table), "part"),
             schema=TABLES[self._table],
@@ -198,10 +165,8 @@ class WriteTable(beam.PTransform):
         )
         return written, dead
 
-    def _expand_portable(self, rows):
-        # For runners that drop what a DoFn emits in finish_bundle (Beam's
-        # DaskRunner), where WriteToParquet's buffered rows would be lost: group
-        # rows into shards and write each shard's file from process().
+    def _expand_grouped(self, rows):
+        # Bundle-free: one file per shard of rows, written from process() (see the class docstring).
         table, directory, shards = self._table, table_dir(self._output, self._table), self._shards
 
         def shard(row: dict) -> int:

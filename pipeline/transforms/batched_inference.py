@@ -1,12 +1,16 @@
-"""Model stages for runners that cannot run ``RunInference``: Beam's DaskRunner.
+"""The bundle-free model stage, for runners that drop ``finish_bundle`` output: Beam's DaskRunner.
 
 ``RunInference`` batches with ``BatchElements``, which emits its last batch in
-``finish_bundle``; Beam's DaskRunner (2.77) collects a partition's outputs before
-``finish_bundle`` runs, so those elements would vanish, and it routes every tagged
-output of a step to every consumer. This transform runs the same ``ModelHandler``
-without either: elements are grouped by document (``GroupByKey``), each group is
-cut into the handler's windows (its ``batch_elements_kwargs``), and a failed window becomes a failure record
-shaped like ``RunInference``'s ``failed_inferences`` (``(batch, message)``).
+``finish_bundle``, and returns its failures on a tagged output. Beam's DaskRunner
+(2.77) collects a partition's outputs before ``finish_bundle`` runs, so those
+elements would vanish, and it routes every tagged output of a step to every
+consumer (``RunnerCapabilities.finish_bundle_output`` and ``.tagged_outputs`` in
+``pipeline/runners.py``). This transform runs the same ``ModelHandler`` without
+either: elements are grouped by document (``GroupByKey``), each group is cut into
+the handler's windows (its ``batch_elements_kwargs``), everything is emitted from
+``process()``, and a failed window becomes a failure record shaped like
+``RunInference``'s ``failed_inferences`` (``(batch, message)``), split from the
+results by type rather than by tag.
 
 The model is loaded once per worker process (``apache_beam.utils.shared``),
 however many partitions the process runs.
@@ -60,7 +64,7 @@ class _Infer(beam.DoFn):
 
 
 class BatchedInference(beam.PTransform):
-    """Elements -> ``(PredictionResult, (batch, message) failures)``, without RunInference.
+    """Elements -> ``(PredictionResult, (batch, message) failures)``: ``RunInference``'s bundle-free twin.
 
     Args:
         handler: the stage's ``ModelHandler``.

@@ -3,7 +3,8 @@
 Emits the chunks for the models and one ``DocumentRecord`` per article (its
 ``n_mentions``/``status`` are filled in by ``assemble``); an article that cannot
 be prepared becomes a dead letter instead (reason ``empty_text``, or
-``internal_error`` when preparing it raised), so it is still accounted for.
+``internal_error`` when preparing it raised), so it is still accounted for. The
+work is ``models.document.prepare_guarded``, the same function the Python API calls.
 """
 
 from __future__ import annotations
@@ -11,13 +12,17 @@ from __future__ import annotations
 from typing import Iterator
 
 import apache_beam as beam
-from newsevents.models.document import PAYLOAD_CHARS, finish_document, prepare_article
+from newsevents.models.document import (
+    CHUNK_OVERLAP,
+    MAX_WORDS_PER_CHUNK,
+    finish_document,
+    prepare_article,
+    prepare_guarded,
+)
 from newsevents.pipeline.split import SplitByType
-from newsevents.schemas.errors import Reason, Stage, describe_exception
 from newsevents.schemas.records import Article, Chunk, DeadLetter, DocumentRecord
 
 __all__ = ["PrepareArticles", "finish_document", "prepare_article"]
-
 
 
 class _Prepare(beam.DoFn):
@@ -26,13 +31,7 @@ class _Prepare(beam.DoFn):
         self._overlap = overlap
 
     def process(self, article: Article) -> Iterator:
-        try:
-            result = prepare_article(article, self._max_words, self._overlap)
-        except Exception as exc:  # noqa: BLE001 - one article's failure must become a dead letter, not fail the job
-            result = DeadLetter(Stage.PREPARE.value, Reason.INTERNAL_ERROR.value,
-                                f"Preparing the article failed unexpectedly: {describe_exception(exc)}. This is a "
-                                "bug in newsevents; please report it with this row's payload.",
-                                article.doc_id, article.text[:PAYLOAD_CHARS], article.input_location)
+        result = prepare_guarded(article, self._max_words, self._overlap)
         if isinstance(result, DeadLetter):
             yield result
             return
@@ -42,9 +41,14 @@ class _Prepare(beam.DoFn):
 
 
 class PrepareArticles(beam.PTransform):
-    """Articles -> ``(chunks, documents, dead_letters)``."""
+    """Articles -> ``(chunks, documents, dead_letters)``.
 
-    def __init__(self, max_words: int = 120, overlap: int = 24) -> None:
+    Example::
+
+        chunks, documents, dead = articles | PrepareArticles(max_words=120, overlap=24)
+    """
+
+    def __init__(self, max_words: int = MAX_WORDS_PER_CHUNK, overlap: int = CHUNK_OVERLAP) -> None:
         super().__init__()
         self._max_words = max_words
         self._overlap = overlap
@@ -55,5 +59,3 @@ class PrepareArticles(beam.PTransform):
             | "CleanAndSplit" >> beam.ParDo(_Prepare(self._max_words, self._overlap))
             | "ByType" >> SplitByType(Chunk, DocumentRecord, DeadLetter)
         )
-
-

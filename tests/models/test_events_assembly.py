@@ -159,3 +159,64 @@ def test_a_venue_organisation_is_a_place_and_an_actor_never_is():
     assert stated_location(_chunk(text), court, [], (t, t + 5)) == "High Court"
     paris = _places(text, "Paris")
     assert stated_location(_chunk(text), paris, [(paris[0].char_start, paris[0].char_end)], (t, t + 5)) is None
+
+
+# finish_article: the last step of a document, shared by the Assemble stage and the Python API.
+
+
+def test_finish_article_fills_in_the_counts_and_merges_the_events():
+    from newsevents.models.assembly import finish_article
+
+    named = [_m(2, "Pavel Durov", "PER", 210), _m(0, "Tallinn", "LOC", 0), _m(0, "Riga", "LOC", 30)]
+    doc, events = finish_article(DOC, 4, named, named, [_sev(3, "COERCE", tgt="Durov", tgt_label="PER"),
+                                                        _sev(1, "COERCE", tgt="Pavel Durov", tgt_label="PER")],
+                                 0, [], "ner.v1", "0.1.0")
+    (event,) = events
+    assert (doc.n_mentions, doc.n_events, doc.status, doc.notes) == (4, 1, "ok", [])
+    assert (event.num_mentions, event.target_actor, event.location, event.location_source) == (
+        2, "Pavel Durov", "Tallinn", "article")  # the lead's first place, whatever order the mentions came in
+    assert (event.ner_model, event.pipeline_version) == ("ner.v1", "0.1.0")
+    _, unmerged = finish_article(DOC, 4, named, named, [_sev(3, "COERCE", tgt="Durov", tgt_label="PER"),
+                                                        _sev(1, "COERCE", tgt="Pavel Durov", tgt_label="PER")],
+                                 0, [], "ner.v1", "0.1.0", merge=False)
+    assert [e.sentence_index for e in unmerged] == [1, 3]
+
+
+def test_finish_article_marks_a_document_with_lost_parts_partial():
+    from newsevents.models.assembly import finish_article
+
+    doc, events = finish_article(DOC, 2, [], [], [_sev(0, "PROTEST", src="Workers")], 1, ["b: two", "a: one"],
+                                 "n", "v")
+    assert (doc.status, doc.n_events, doc.notes) == ("partial", 1, ["a: one", "b: two"])
+    # An event it cannot assemble (a lone surrogate cannot be hashed into its id) is dropped, the rest kept.
+    doc, events = finish_article(DOC, 2, [], [], [_sev(0, "PROTEST", src="Workers\udfff"), _sev(1, "AID", src="EU")],
+                                 0, [], "n", "v")
+    assert (doc.status, doc.n_events, [e.event_type for e in events]) == ("partial", 1, ["AID"])
+    (note,) = doc.notes
+    assert note.startswith("events: the PROTEST event of sentence 0 was dropped: assembling it raised "
+                           "UnicodeEncodeError")
+
+
+def test_finish_article_makes_a_document_that_raises_an_assemble_dead_letter(monkeypatch):
+    import newsevents.models.assembly as assembly
+    from newsevents.schemas.records import DeadLetter
+    from newsevents.schemas.rows import row_payload
+
+    def broken(*args, **kwargs):
+        raise KeyError("planted")
+
+    monkeypatch.setattr(assembly, "finish_document", broken)
+    dead = assembly.finish_article(DOC, 0, [], [], [_sev(0, "PROTEST", src="Workers")], 0, [], "n", "v")
+    assert isinstance(dead, DeadLetter)
+    assert (dead.stage, dead.reason, dead.doc_id, dead.payload) == ("assemble", "internal_error", "d", row_payload(DOC))
+    assert "Assembling the document failed unexpectedly: KeyError: 'planted' (tests/models/" in dead.error
+
+
+def test_unwritable_names_the_record_and_why():
+    from newsevents.models.assembly import Dropped, unwritable
+
+    assert unwritable(_m(0, "Lagos", "LOC", 9), "entities") is None
+    dropped = unwritable(_m(0, "Jean\udfffPierre", "PER", 20), "entities")
+    assert isinstance(dropped, Dropped) and dropped.doc_id == "d"
+    assert dropped.note.startswith("entities: the PER mention at characters 20-31 was dropped: its row does not fit "
+                                   "the table (UnicodeEncodeError")

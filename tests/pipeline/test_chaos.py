@@ -1,7 +1,7 @@
 """Chaos: a real run killed with SIGKILL in every phase, rerun each time, ends as a clean run (issue 14, part 8).
 
 One output directory goes through a chain of runs of the same command
-(``python -m pipeline.run run --input IN --output OUT ...``), each but the last
+(``python -m newsevents.pipeline.run run --input IN --output OUT ...``), each but the last
 killed with SIGKILL at a seeded random moment: once at a random time over the
 clean run's measured duration, from outside, and then inside each phase
 (reading, models, writing, committing). Commit steps take milliseconds, so the

@@ -20,9 +20,14 @@ from newsevents.pipeline.io.commit import (
     check_mode,
     commit,
     compute_run_id,
+    journal_steps,
+    make_tables,
     partition_value,
     recover,
+    remove_tables,
+    staged_files,
     staging_dir,
+    write_synced,
 )
 from newsevents.schemas.arrow import TABLES
 from newsevents.schemas.errors import ConfigError
@@ -125,6 +130,29 @@ def test_recover_finishes_a_commit_killed_half_way(tmp_path, done):
     assert recover(out) == ["run2"]
     assert _ids(out) == ["b", "c"]
     assert recover(out) == []  # nothing left to do
+
+
+def test_a_micro_batch_is_journaled_like_a_commit_and_finished_by_recover(tmp_path):
+    # A streaming micro-batch: its window files keep their names; its journal is replayed by recover().
+    out = str(tmp_path / "out")
+    stage = staging_dir(out, "stream-00000001")
+    for name in ("documents/part-a-000.parquet", "documents/.part-b-000.parquet", "events/part-a-000.parquet",
+                 "events/notes.txt", "_SUMMARY.json"):
+        os.makedirs(os.path.dirname(os.path.join(stage, name)) or stage, exist_ok=True)
+        open(os.path.join(stage, name), "w").close()
+    windows = staged_files(stage)
+    assert windows == ["documents/part-a-000.parquet", "events/part-a-000.parquet"]
+    steps = journal_steps(out, stage, {f: f for f in windows})
+    assert steps[0] == [os.path.join("_staging", "stream-00000001", "documents", "part-a-000.parquet"),
+                        "documents/part-a-000.parquet"]  # relative to the output, as commit() journals
+    write_synced(os.path.join(stage, JOURNAL), json.dumps(steps))
+    assert recover(out) == ["stream-00000001"]
+    assert sorted(os.listdir(os.path.join(out, "documents"))) == ["part-a-000.parquet"]
+    make_tables(out)
+    assert all(os.path.isdir(os.path.join(out, t)) for t in TABLES)
+    open(os.path.join(out, "_SUMMARY.json"), "w").close()
+    remove_tables(out)
+    assert os.listdir(out) == ["_staging"]
 
 
 def test_run_id_depends_on_content_and_settings_only(tmp_path):

@@ -39,7 +39,7 @@ def test_dask_runner_gives_the_direct_runners_tables(samples_dir, tmp_path):
         assert all(_same(x, y) for x, y in zip(a, b)), table
 
 
-def test_portable_model_stage_loads_the_model_once_per_process():
+def test_bundle_free_model_stage_loads_the_model_once_per_process():
     from newsevents.pipeline.transforms.batched_inference import _Infer
 
     class Handler:  # a fake handler: counts loads (unit test only; the real models run above)

@@ -45,10 +45,11 @@ ARTICLES = [
 
 @pytest.fixture(scope="module")
 def guarded_run(tmp_path_factory):
+    # The per-document work is the core's (models.document, models.assembly), which the Beam stages call.
+    import newsevents.models.assembly as assemble
+    import newsevents.models.document as prepare
     import newsevents.pipeline.io.write_tables as write_tables
-    import newsevents.pipeline.transforms.assemble as assemble
     import newsevents.pipeline.transforms.dedup as dedup
-    import newsevents.pipeline.transforms.prepare as prepare
     from newsevents.pipeline.run import main
 
     real = {"text_key": dedup.text_key, "prepare": prepare.prepare_article, "events": assemble.assemble_events,
@@ -162,7 +163,7 @@ def _row(sentence: int, sentence_text: str | None = None) -> EventRecord:
 
 
 def test_assemble_guarded_drops_only_the_events_whose_addition_raises():
-    from newsevents.pipeline.transforms.assemble import assemble_guarded
+    from newsevents.models.assembly import assemble_guarded
 
     def fake(events):  # fails on sentence 2's event, but only once sentence 0's is there (a context failure)
         sentences = {e.sentence_index for e in events}

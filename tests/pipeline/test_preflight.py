@@ -18,7 +18,8 @@ import pyarrow.parquet as pq
 import pytest
 from newsevents.models.base import TransformerHandler
 from newsevents.pipeline.io.commit import JOURNAL, STAGING, commit, discard_attempts, staging_dir
-from newsevents.pipeline.run import _check_hub_model, main, run
+from newsevents.pipeline.options import check_hub_model as _check_hub_model
+from newsevents.pipeline.run import main, run
 from newsevents.schemas.arrow import TABLES
 from newsevents.schemas.errors import ModelLoadError
 from newsevents.schemas.records import DocumentRecord, as_row

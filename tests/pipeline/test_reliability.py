@@ -119,9 +119,10 @@ class _NoMetrics:
 
 
 def test_records_that_vanish_raise_accounting_error_naming_the_file(tmp_path):
+    from newsevents.pipeline.batch import records_read as _counts
+    from newsevents.pipeline.batch import require_accounted as _require_accounted
     from newsevents.pipeline.io.read_articles import expand_input
     from newsevents.pipeline.metrics import summarise
-    from newsevents.pipeline.run import _counts, _require_accounted
     from newsevents.schemas.errors import AccountingError
 
     src = tmp_path / "in.jsonl"
