@@ -33,10 +33,9 @@ test: install
 test-slow: install-train
 	$(BIN)/python -m pytest -m slow
 
-# mutmut writes mutants/ here (git-ignored); the score per module is .ci/mutation_score's.
+# mutmut runs in build/mutation (git-ignored), a copy with the installed layout; then the score per module.
 mutation: install
-	$(BIN)/mutmut run
-	.ci/mutation_score
+	MUTMUT=$(abspath $(BIN))/mutmut .ci/mutation
 
 clean:
 	rm -rf $(VENV) out build *.egg-info mutants

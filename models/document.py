@@ -18,7 +18,7 @@ import unicodedata
 from typing import Any, Callable, Sequence
 
 from newsevents.models.clean_text import clean_text, looks_like_html
-from newsevents.models.sentences import make_chunks
+from newsevents.models.sentences import CHUNK_OVERLAP, MAX_WORDS_PER_CHUNK, make_chunks
 from newsevents.schemas.errors import Reason, Stage, describe_exception
 from newsevents.schemas.records import Article, Chunk, DeadLetter, DocumentRecord
 from newsevents.schemas.rows import PAYLOAD_CHARS
@@ -27,9 +27,6 @@ __all__ = ["CHUNK_OVERLAP", "MAX_WORDS_PER_CHUNK", "PAYLOAD_CHARS", "article_fro
            "finish_document", "json_payload", "parse_published", "prepare_article", "prepare_guarded",
            "read_dead_letter", "text_key"]
 
-#: The chunking defaults (``--max-words-per-chunk``, ``--chunk-overlap``): the models were trained on them.
-MAX_WORDS_PER_CHUNK = 120
-CHUNK_OVERLAP = 24
 _SPACE = re.compile(r"\s+")
 _OPTIONAL = ("title", "url", "source", "language")
 _SURROGATE = re.compile("[\ud800-\udfff]")

@@ -15,7 +15,11 @@ from newsevents.models.clean_text import CleanText
 from newsevents.models.features import split_words
 from newsevents.schemas.records import Chunk
 
-__all__ = ["make_chunks", "split_sentences"]
+__all__ = ["CHUNK_OVERLAP", "MAX_WORDS_PER_CHUNK", "make_chunks", "split_sentences"]
+
+#: The chunking defaults (``--max-words-per-chunk``, ``--chunk-overlap``): the models were trained on them.
+MAX_WORDS_PER_CHUNK = 120
+CHUNK_OVERLAP = 24
 
 _LINE = re.compile(r"[^\n]+")
 # A line break inside a sentence (hard-wrapped text): previous line ends mid-clause
@@ -97,7 +101,8 @@ def _words(sent: str, offset: int, clean: CleanText) -> tuple[list[tuple[int, in
 
 
 def make_chunks(
-    doc_id: str, original: str, clean: CleanText, max_words: int = 120, overlap: int = 24
+    doc_id: str, original: str, clean: CleanText, max_words: int = MAX_WORDS_PER_CHUNK,
+    overlap: int = CHUNK_OVERLAP,
 ) -> tuple[list[Chunk], int]:
     """Cut an article into model-sized chunks.
 

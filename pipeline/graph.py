@@ -20,6 +20,7 @@ import apache_beam as beam
 from apache_beam.ml.inference.base import RunInference
 from newsevents.models.assembly import with_time
 from newsevents.models.events import EventModelHandler
+from newsevents.models.extract import model_dead_letters
 from newsevents.models.ner import NerModelHandler
 from newsevents.models.registry import resolve
 from newsevents.pipeline import __version__
@@ -33,8 +34,8 @@ from newsevents.pipeline.transforms.assemble import Assemble, KeepWritable
 from newsevents.pipeline.transforms.batched_inference import BatchedInference
 from newsevents.pipeline.transforms.dedup import Deduplicate, ReadOutputKeys
 from newsevents.pipeline.transforms.prepare import PrepareArticles
-from newsevents.schemas.errors import Reason, Stage
-from newsevents.schemas.records import DeadLetter, EntityMention
+from newsevents.schemas.errors import Stage
+from newsevents.schemas.records import EntityMention
 
 __all__ = ["build_graph", "event_handler", "ner_handler"]
 
@@ -69,11 +70,7 @@ def _model_dead_letters(stage: Stage):
     def to_dead_letters(failure):
         batch, error = failure
         message = error[1] if isinstance(error, tuple) and len(error) > 1 else str(error)
-        for element in batch:
-            chunk = _chunk_of(element)
-            yield DeadLetter(stage.value, Reason.MODEL_FAILED.value,
-                             f"The {stage.value} model failed on this chunk's batch: {message}",
-                             chunk.doc_id, chunk.surface[:2000], f"sentence {chunk.sentence_index}")
+        return model_dead_letters(stage, [_chunk_of(element) for element in batch], message)
 
     return to_dead_letters
 

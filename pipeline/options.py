@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 from newsevents.models.base import Device, Precision
 from newsevents.models.registry import DEFAULT_EVENTS, DEFAULT_NER, REGISTRY, resolve
+from newsevents.models.sentences import CHUNK_OVERLAP, MAX_WORDS_PER_CHUNK
 from newsevents.pipeline.io.file_source import is_watchable
 from newsevents.pipeline.runners import is_dask
 from newsevents.schemas.errors import ConfigError, ModelLoadError
@@ -67,9 +68,9 @@ def _add_options(parser, beam_too: bool = False) -> None:
     add(_INPUT, "--input", help="a .jsonl/.txt file (.gz, .bz2, .zst too), a directory or a glob")
     add(_INPUT, "--max-article-chars", type=int, default=1_000_000,
         help="longer articles are dead-lettered (reason too_large)")
-    add(_INPUT, "--max-words-per-chunk", type=int, default=120,
+    add(_INPUT, "--max-words-per-chunk", type=int, default=MAX_WORDS_PER_CHUNK,
         help="sentences longer than this are cut into overlapping windows")
-    add(_INPUT, "--chunk-overlap", type=int, default=24, help="words shared by adjacent windows")
+    add(_INPUT, "--chunk-overlap", type=int, default=CHUNK_OVERLAP, help="words shared by adjacent windows")
 
     add(_MODELS, "--ner-model", default=DEFAULT_NER,
         help="registry name, local directory or Hugging Face id of a token classifier")

@@ -24,6 +24,8 @@ from seqeval.metrics.sequence_labeling import get_entities, precision_recall_fsc
 from seqeval.metrics.v1 import precision_recall_fscore_support as strict_prfs
 from seqeval.scheme import IOB1, IOB2
 
+from tests.models.test_conll import HAND_GOLD, HAND_PRED
+
 TYPES = ("PER", "LOC", "GPE-ORG")  # a hyphen inside a type, as conlleval allows
 BIO_TAGS = ("O", *(f"{p}-{t}" for t in TYPES for p in "BI"))
 BIOES_TAGS = ("O", *(f"{p}-{t}" for t in TYPES for p in "BIES"))
@@ -59,17 +61,7 @@ def spans_of(tags: list[str]) -> list[tuple[int, int, str]]:
 
 # --- hand-made --------------------------------------------------------------
 
-# CoNLL-2003-like IOB1: MISC has P 1/1, R 1/2 and LOC P 1/2, R 1/1 (see test_conll.py).
-HAND_GOLD = [
-    ["I-ORG", "O", "I-MISC", "O", "O", "O", "I-MISC", "O", "O"],
-    ["I-PER", "I-PER"],
-    ["I-LOC", "O", "I-PER", "B-PER"],
-]
-HAND_PRED = [
-    ["I-ORG", "O", "I-MISC", "O", "O", "O", "I-LOC", "O", "O"],
-    ["I-PER", "O"],
-    ["I-LOC", "O", "I-PER", "I-PER"],
-]
+# CoNLL-2003-like IOB1 (worked out by hand in test_conll.py): MISC has P 1/1, R 1/2 and LOC P 1/2, R 1/1.
 
 
 def test_hand_made_iob1_matches_seqeval_default_mode():
