@@ -54,14 +54,14 @@ def _peak_rss_mb() -> float:
 
 def _chunks(path: str) -> list:
     """The pipeline's own chunks of each article (the same sentences every mode sees)."""
-    from newsevents.models.document import prepare_article
+    from newsevents.models.document import MAX_ARTICLE_CHARS, prepare_article
     from newsevents.models.sentences import CHUNK_OVERLAP, MAX_WORDS_PER_CHUNK
     from newsevents.pipeline.io.read_articles import parse_json_record
 
     chunks = []
     with open(path, "rb") as fh:
         for n, line in enumerate(fh, 1):
-            article = parse_json_record(line.rstrip(b"\n"), f"{path}:{n}", 1_000_000)
+            article = parse_json_record(line.rstrip(b"\n"), f"{path}:{n}", MAX_ARTICLE_CHARS)
             _, found = prepare_article(article, MAX_WORDS_PER_CHUNK, CHUNK_OVERLAP)
             chunks += found
     return chunks

@@ -20,10 +20,14 @@ from apache_beam.ml.inference.base import ModelHandler
 from newsevents.models.registry import resolve
 from newsevents.schemas.errors import ConfigError, ModelLoadError
 
-__all__ = ["Device", "Precision", "TransformerHandler", "bf16_on_cpu_warning", "check_safetensors", "model_outputs",
-           "pick_device"]
+__all__ = ["BATCH_SIZE", "MAX_BATCH_TOKENS", "Device", "Precision", "TransformerHandler", "bf16_on_cpu_warning",
+           "check_safetensors", "model_outputs", "pick_device"]
 
 _LOG = logging.getLogger(__name__)
+
+#: The defaults of ``--batch-size`` (rows per forward pass) and ``--max-batch-tokens`` (padded tokens per pass).
+BATCH_SIZE = 16
+MAX_BATCH_TOKENS = 4096
 
 ExampleT = TypeVar("ExampleT")
 PredictionT = TypeVar("PredictionT")
@@ -299,8 +303,8 @@ class TransformerHandler(ModelHandler[ExampleT, PredictionT, ModelT], Generic[Ex
         model: str,
         *,
         device: Device | str = Device.AUTO,
-        batch_size: int = 16,
-        max_batch_tokens: int = 4096,
+        batch_size: int = BATCH_SIZE,
+        max_batch_tokens: int = MAX_BATCH_TOKENS,
         window: int = 1024,
         max_length: int = 256,
         precision: Precision | str = Precision.FP32,
@@ -360,19 +364,27 @@ class TransformerHandler(ModelHandler[ExampleT, PredictionT, ModelT], Generic[Ex
         Raises:
             ModelLoadError: one line naming the file and what is wrong.
         """
-        path = self._model_arg
-        if not os.path.isdir(path):
+        if not os.path.isdir(self._model_arg):
             return
         probe = copy.copy(self)
         # Device, precision and threads decide how the model runs, not whether its files load.
         probe._device, probe._precision, probe._threads = Device.CPU, Precision.FP32, 0
+        probe.load_checked()
+
+    def load_checked(self) -> ModelT:
+        """``load_model``, where whatever damaged files raise becomes one :class:`ModelLoadError` line.
+
+        What the pre-flight probe runs, and what an in-process caller (the Python API)
+        loads with, so its models load once and fail the same way.
+        """
         try:
-            probe.load_model()
+            return self.load_model()
         except ModelLoadError:
             raise
         except Exception as exc:  # noqa: BLE001 - whatever a broken file raises, the CLI prints one line
             raise ModelLoadError(
-                f"Model {self.model_name!r} from {path} does not load: {type(exc).__name__}: {_one_line(exc)}."
+                f"Model {self.model_name!r} from {self._model_arg} does not load: {type(exc).__name__}: "
+                f"{_one_line(exc)}."
             ) from exc
 
     def _check_precision(self, device: str) -> None:

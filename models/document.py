@@ -23,10 +23,12 @@ from newsevents.schemas.errors import Reason, Stage, describe_exception
 from newsevents.schemas.records import Article, Chunk, DeadLetter, DocumentRecord
 from newsevents.schemas.rows import PAYLOAD_CHARS
 
-__all__ = ["CHUNK_OVERLAP", "MAX_WORDS_PER_CHUNK", "PAYLOAD_CHARS", "article_from_object", "check_text",
-           "finish_document", "json_payload", "parse_published", "prepare_article", "prepare_guarded",
+__all__ = ["CHUNK_OVERLAP", "MAX_ARTICLE_CHARS", "MAX_WORDS_PER_CHUNK", "PAYLOAD_CHARS", "article_from_object",
+           "check_text", "finish_document", "json_payload", "parse_published", "prepare_article", "prepare_guarded",
            "read_dead_letter", "text_key"]
 
+#: The default of ``--max-article-chars``: a longer text is a ``too_large`` dead letter (:func:`check_text`).
+MAX_ARTICLE_CHARS = 1_000_000
 _SPACE = re.compile(r"\s+")
 _OPTIONAL = ("title", "url", "source", "language")
 _SURROGATE = re.compile("[\ud800-\udfff]")

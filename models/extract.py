@@ -105,13 +105,16 @@ class ArticleExtractor:
 
     Attributes:
         ner_handler, event_handler: the handlers given.
-        ner_loaded, event_loaded: their loaded models (``load_model``, called here, once).
+        ner_loaded, event_loaded: their loaded models (``load_checked``, called here, once).
+
+    Raises:
+        ModelLoadError: a model's files do not load; one line naming the model.
     """
 
     def __init__(self, ner: NerModelHandler, events: EventModelHandler, *, max_words: int = MAX_WORDS_PER_CHUNK,
                  overlap: int = CHUNK_OVERLAP, pipeline_version: str | None = None, merge: bool = True) -> None:
         self.ner_handler, self.event_handler = ner, events
-        self.ner_loaded, self.event_loaded = ner.load_model(), events.load_model()
+        self.ner_loaded, self.event_loaded = ner.load_checked(), events.load_checked()
         self._max_words, self._overlap = max_words, overlap
         self._version = pipeline_version or __version__
         self._merge = merge

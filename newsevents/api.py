@@ -25,8 +25,8 @@ from typing import Any, Iterable, Iterator
 
 import pyarrow as pa
 
-from newsevents.models.base import Device, Precision
-from newsevents.models.document import article_from_object, json_payload, read_dead_letter, text_key
+from newsevents.models.base import BATCH_SIZE, MAX_BATCH_TOKENS, Device, Precision
+from newsevents.models.document import MAX_ARTICLE_CHARS, article_from_object, json_payload, read_dead_letter, text_key
 from newsevents.models.events import EventModelHandler
 from newsevents.models.extract import ArticleExtractor, Document
 from newsevents.models.ner import NerModelHandler
@@ -37,9 +37,6 @@ from newsevents.schemas.records import Article, DeadLetter
 from newsevents.schemas.rows import row_of
 
 __all__ = ["Document", "Extractor", "load", "text_id", "to_arrow"]
-
-#: The pipeline's default ``--max-article-chars``.
-MAX_ARTICLE_CHARS = 1_000_000
 
 
 def text_id(text: str) -> str:
@@ -161,8 +158,9 @@ class Extractor:
 
 
 def load(ner_model: str = DEFAULT_NER, event_model: str = DEFAULT_EVENTS, *, device: Device | str = Device.AUTO,
-         precision: Precision | str = Precision.FP32, batch_size: int = 16, max_batch_tokens: int = 4096,
-         threads: int = 0, max_article_chars: int = MAX_ARTICLE_CHARS, trust_remote_code: bool = False) -> Extractor:
+         precision: Precision | str = Precision.FP32, batch_size: int = BATCH_SIZE,
+         max_batch_tokens: int = MAX_BATCH_TOKENS, threads: int = 0, max_article_chars: int = MAX_ARTICLE_CHARS,
+         trust_remote_code: bool = False) -> Extractor:
     """Load both models once and return an :class:`Extractor`; the options are ``newsevents run``'s.
 
     Args:
@@ -185,7 +183,7 @@ def load(ner_model: str = DEFAULT_NER, event_model: str = DEFAULT_EVENTS, *, dev
     options = {"device": device, "batch_size": batch_size, "max_batch_tokens": max_batch_tokens,
                "precision": precision, "threads": threads, "trust_remote_code": trust_remote_code}
     handlers = (NerModelHandler(ner_model, **options), EventModelHandler(event_model, **options))
-    for handler in handlers:  # the pre-flight check of `newsevents run`, before the models load for real
+    for handler in handlers:
         handler.validate()
-        handler.preflight()
+    # Loaded once, in this process: damaged files fail as `newsevents run`'s pre-flight check fails them.
     return Extractor(ArticleExtractor(*handlers), max_article_chars)

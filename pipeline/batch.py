@@ -31,7 +31,7 @@ from newsevents.models.registry import resolve
 from newsevents.pipeline import __version__, graph
 from newsevents.pipeline.io import commit as staged
 from newsevents.pipeline.io.lock import OutputLock
-from newsevents.pipeline.io.read_articles import READ_NAMESPACE, InputFile, count_records, expand_input
+from newsevents.pipeline.io.read_articles import READ_NAMESPACE, InputFile, count_records, expand_input, is_remote
 from newsevents.pipeline.metrics import summarise, write_summary
 from newsevents.pipeline.options import RunConfig
 from newsevents.pipeline.progress import Progress
@@ -51,7 +51,7 @@ def run_batch(cfg: RunConfig, beam_argv: list[str], handlers: Sequence, test_pip
 
 
 def _stage_run_commit(cfg: RunConfig, beam_argv: list[str], files: list[InputFile], test_pipeline=None) -> dict:
-    local = "://" not in cfg.output
+    local = not is_remote(cfg.output)
     in_output: list[str] = []
     if local:
         run_id = staged.compute_run_id([f.path for f in files], _settings(cfg))
@@ -95,7 +95,7 @@ def _settings(cfg: RunConfig) -> dict:
 
 def _check_output(cfg: RunConfig) -> None:
     """Finish a crashed commit, then refuse a mode or layout that cannot work, before the models load."""
-    if "://" in cfg.output:
+    if is_remote(cfg.output):
         return
     staged.recover(cfg.output)  # finish a crashed run's commit, drop attempts that never reached one
     staged.check_mode(cfg.output, cfg.mode)
@@ -113,7 +113,7 @@ def claim_output(output: str, handlers: Sequence, prepare: Callable[[], None] | 
     If the run fails, however it fails, its staged attempts that never reached a commit
     journal are deleted before the lock is released: a failed run leaves no ``_staging/``.
     """
-    local = "://" not in output
+    local = not is_remote(output)
     if local:
         _writable_output(output)
     with OutputLock(output) if local else contextlib.nullcontext():

@@ -20,10 +20,12 @@ import os
 from dataclasses import dataclass
 
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
-from newsevents.models.base import Device, Precision
+from newsevents.models.base import BATCH_SIZE, MAX_BATCH_TOKENS, Device, Precision
+from newsevents.models.document import MAX_ARTICLE_CHARS
 from newsevents.models.registry import DEFAULT_EVENTS, DEFAULT_NER, REGISTRY, resolve
 from newsevents.models.sentences import CHUNK_OVERLAP, MAX_WORDS_PER_CHUNK
 from newsevents.pipeline.io.file_source import is_watchable
+from newsevents.pipeline.io.read_articles import is_remote
 from newsevents.pipeline.runners import is_dask
 from newsevents.schemas.errors import ConfigError, ModelLoadError
 
@@ -66,7 +68,7 @@ def _add_options(parser, beam_too: bool = False) -> None:
     add = lambda title, *args, **kwargs: group[title].add_argument(*args, **kwargs)  # noqa: E731
 
     add(_INPUT, "--input", help="a .jsonl/.txt file (.gz, .bz2, .zst too), a directory or a glob")
-    add(_INPUT, "--max-article-chars", type=int, default=1_000_000,
+    add(_INPUT, "--max-article-chars", type=int, default=MAX_ARTICLE_CHARS,
         help="longer articles are dead-lettered (reason too_large)")
     add(_INPUT, "--max-words-per-chunk", type=int, default=MAX_WORDS_PER_CHUNK,
         help="sentences longer than this are cut into overlapping windows")
@@ -80,8 +82,8 @@ def _add_options(parser, beam_too: bool = False) -> None:
         help="auto: a GPU when torch sees one")
     add(_MODELS, "--precision", default=Precision.FP32.value, choices=_PRECISIONS,
         help="fp16/bf16: autocast, for a GPU (on a CPU fp16 is refused, bf16 warned about: no faster there)")
-    add(_MODELS, "--batch-size", type=int, default=16, help="most sentences in one forward pass")
-    add(_MODELS, "--max-batch-tokens", type=int, default=4096,
+    add(_MODELS, "--batch-size", type=int, default=BATCH_SIZE, help="most sentences in one forward pass")
+    add(_MODELS, "--max-batch-tokens", type=int, default=MAX_BATCH_TOKENS,
         help="most padded sub-word tokens in one forward pass (raise it on a GPU)")
     add(_MODELS, "--threads", type=int, default=0,
         help="torch threads per worker process (0: the cores divided among the workers)")
@@ -233,14 +235,14 @@ class RunConfig:
     output: str
     ner_model: str = DEFAULT_NER
     event_model: str = DEFAULT_EVENTS
-    batch_size: int = 16
-    max_batch_tokens: int = 4096
+    batch_size: int = BATCH_SIZE
+    max_batch_tokens: int = MAX_BATCH_TOKENS
     device: str = Device.AUTO.value
     precision: str = Precision.FP32.value
     threads: int = 0
-    max_article_chars: int = 1_000_000
-    max_words_per_chunk: int = 120
-    chunk_overlap: int = 24
+    max_article_chars: int = MAX_ARTICLE_CHARS
+    max_words_per_chunk: int = MAX_WORDS_PER_CHUNK
+    chunk_overlap: int = CHUNK_OVERLAP
     trust_remote_code: bool = False
     mode: str = "overwrite"
     partition_by: str | None = None
@@ -310,7 +312,7 @@ class RunConfig:
         if self.chunk_overlap >= self.max_words_per_chunk:
             raise ConfigError("--chunk-overlap must be smaller than --max-words-per-chunk.")
         if self.streaming:
-            if "://" in self.input or "://" in self.output:
+            if is_remote(self.input) or is_remote(self.output):
                 raise ConfigError("--streaming watches a local directory and writes a local --output.")
             if self.partition_by:
                 raise ConfigError("--partition-by is for batch runs; streaming files are already split by window.")
@@ -319,7 +321,7 @@ class RunConfig:
                     f"--streaming needs --input to be a directory or a glob to watch, got {self.input!r}.")
             if self.window_seconds < 1:
                 raise ConfigError(f"--window-seconds must be at least 1, got {self.window_seconds}.")
-        elif "://" in self.output and (self.mode != "overwrite" or self.partition_by):
+        elif is_remote(self.output) and (self.mode != "overwrite" or self.partition_by):
             raise ConfigError("--mode append|fail-if-exists and --partition-by need a local --output directory.")
         _check_models(self.ner_model, self.event_model)
         return self

@@ -147,3 +147,24 @@ def test_the_readme_example_runs(capsys):
     assert [d.dead_letter is None for d in docs] == [True, True, False]
     assert events.schema.equals(TABLES["events"]) and events.num_rows == sum(len(d.events) for d in docs)
     assert "COERCE" in capsys.readouterr().out
+
+
+def test_load_loads_each_model_once_and_names_a_damaged_file(tmp_path, monkeypatch):
+    import shutil
+
+    from newsevents.models.base import TransformerHandler
+    from newsevents.models.registry import DEFAULT_EVENTS, DEFAULT_NER, REGISTRY
+    from newsevents.schemas.errors import ModelLoadError
+
+    calls = []
+    real = TransformerHandler.load_checked
+    monkeypatch.setattr(TransformerHandler, "load_checked", lambda self: calls.append(self.model_name) or real(self))
+    newsevents.load(device="cpu")
+    assert sorted(calls) == sorted([DEFAULT_NER, DEFAULT_EVENTS])  # no second, pre-flight load
+
+    broken = Path(shutil.copytree(REGISTRY[DEFAULT_NER], tmp_path / "ner"))
+    weights = broken / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])  # a download cut short
+    with pytest.raises(ModelLoadError, match=r"does not load|model\.safetensors") as caught:
+        newsevents.load(ner_model=str(broken), device="cpu")
+    assert "\n" not in str(caught.value)

@@ -27,13 +27,13 @@ import os
 from dataclasses import dataclass
 
 from apache_beam.io.filesystems import FileSystems
-from newsevents.pipeline.io.read_articles import InputFile, glob_root, is_hidden, is_input_path
+from newsevents.pipeline.io.read_articles import InputFile, glob_root, has_glob, is_hidden, is_input_path
 
 __all__ = ["FileSource", "is_watchable"]
 
 
 def _is_glob(spec: str) -> bool:
-    return any(c in spec for c in "*?[") and not os.path.isdir(spec)
+    return has_glob(spec) and not os.path.isdir(spec)
 
 
 def is_watchable(spec: str) -> bool:

@@ -48,8 +48,10 @@ __all__ = [
     "count_records",
     "expand_input",
     "glob_root",
+    "has_glob",
     "is_hidden",
     "is_input_path",
+    "is_remote",
     "parse_json_element",
     "parse_json_record",
     "parse_published",
@@ -128,8 +130,20 @@ def glob_root(pattern: str) -> str:
     return root if root.endswith(os.sep) else os.path.dirname(root)
 
 
-def _has_glob(path: str) -> bool:
+def has_glob(path: str) -> bool:
+    """Whether ``path`` has a wildcard (``*``, ``?``, ``[``): it names a glob, not one file or directory."""
     return any(c in path for c in "*?[")
+
+
+def is_remote(path: str) -> bool:
+    """Whether ``path`` is on an object store or remote filesystem (``gs://``, ``s3://``, ...), reached through Beam.
+
+    Such an output is written in place: no lock, no staging, no commit (README "Output modes").
+
+    >>> is_remote("gs://bucket/out"), is_remote("out/demo")
+    (True, False)
+    """
+    return "://" in path
 
 
 def expand_input(spec: str) -> list[InputFile]:
@@ -138,14 +152,14 @@ def expand_input(spec: str) -> list[InputFile]:
     Raises:
         ConfigError: nothing matches, with the path in the message.
     """
-    if "://" in spec:  # remote filesystems (gs://, s3://, ...) through Beam
-        pattern = spec.rstrip("/") + "/**" if not _has_glob(spec) and not is_input_path(spec) else spec
+    if is_remote(spec):
+        pattern = spec.rstrip("/") + "/**" if not has_glob(spec) and not is_input_path(spec) else spec
         root = pattern.split("*")[0].rsplit("/", 1)[0]
         paths = [m.path for r in FileSystems.match([pattern]) for m in r.metadata_list]
     elif os.path.isdir(spec):
         root = spec
         paths = [os.path.join(d, f) for d, _, fs in os.walk(spec) for f in fs]
-    elif _has_glob(spec):
+    elif has_glob(spec):
         root = glob_root(spec)
         paths = [p for p in glob.glob(spec, recursive=True) if os.path.isfile(p)]
     elif os.path.isfile(spec):
@@ -154,7 +168,7 @@ def expand_input(spec: str) -> list[InputFile]:
     else:
         raise ConfigError(f"--input {spec!r} is not a file, directory or glob that matches anything.")
     files = sorted(
-        InputFile(p, os.path.relpath(p, root) if "://" not in p else p[len(root) :].lstrip("/"))
+        InputFile(p, p[len(root) :].lstrip("/") if is_remote(p) else os.path.relpath(p, root))
         for p in paths
         if is_input_path(p) and not is_hidden(p)
     )

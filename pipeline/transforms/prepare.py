@@ -12,17 +12,11 @@ from __future__ import annotations
 from typing import Iterator
 
 import apache_beam as beam
-from newsevents.models.document import (
-    CHUNK_OVERLAP,
-    MAX_WORDS_PER_CHUNK,
-    finish_document,
-    prepare_article,
-    prepare_guarded,
-)
+from newsevents.models.document import CHUNK_OVERLAP, MAX_WORDS_PER_CHUNK, prepare_guarded
 from newsevents.pipeline.split import SplitByType
 from newsevents.schemas.records import Article, Chunk, DeadLetter, DocumentRecord
 
-__all__ = ["PrepareArticles", "finish_document", "prepare_article"]
+__all__ = ["PrepareArticles"]
 
 
 class _Prepare(beam.DoFn):

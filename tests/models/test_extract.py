@@ -1,6 +1,6 @@
 """The core's orchestration (``models.extract.ArticleExtractor``) with stand-in model handlers.
 
-The handlers are fakes with the real ones' interface (``load_model``, ``run_inference``,
+The handlers are fakes with the real ones' interface (``load_checked``, ``run_inference``,
 ``batch_elements_kwargs``, ``model_name``), so the rules the Beam graph applies can be
 checked without a model: a model batch that raises makes each of its chunks a
 ``model_failed`` dead letter and its documents ``partial``; N records in, N out, in order.
@@ -27,7 +27,7 @@ class _Fake:
     def batch_elements_kwargs(self) -> dict:
         return {"min_batch_size": self._window, "max_batch_size": self._window}
 
-    def load_model(self) -> str:
+    def load_checked(self) -> str:  # what the core loads a handler's model with
         self.loads += 1
         return "loaded"
 

@@ -14,9 +14,9 @@ import os
 import pyarrow.dataset as ds
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from newsevents.models.document import prepare_article
 from newsevents.pipeline.io.read_articles import parse_json_record
 from newsevents.pipeline.run import run
-from newsevents.pipeline.transforms.prepare import prepare_article
 from newsevents.schemas.errors import Reason
 from newsevents.schemas.records import Article, DeadLetter
 

@@ -26,10 +26,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from newsevents.models.assembly import assemble_events, is_lead_place, lead_location, with_time
 from newsevents.models.decoding import WordSpan
+from newsevents.models.document import finish_document, prepare_article
 from newsevents.models.events import RawEvent, to_sentence_events
 from newsevents.models.ner import spans_to_mentions
 from newsevents.models.place_time import find_time, resolve_time, resolve_when
-from newsevents.pipeline.transforms.prepare import finish_document, prepare_article
 from newsevents.schemas.arrow import TABLES
 from newsevents.schemas.ontology import MODES, TYPE_NAMES
 from newsevents.schemas.records import Article, DeadLetter, as_row
