@@ -51,14 +51,9 @@ def token_batches(lengths: Sequence[int], max_rows: int, max_tokens: int) -> lis
 def token_lengths(tokenizer, batch: Sequence[Sequence[str]], max_length: int,
                   prompts: Sequence[Sequence[str]] | None = None) -> list[int]:
     """Sub-word length of each row as ``encode_words`` will build it (one fast-tokenizer call, no padding)."""
-    if not batch:
-        return []
-    if prompts is None:
-        enc = tokenizer([list(w) for w in batch], is_split_into_words=True, truncation=True, max_length=max_length)
-    else:
-        enc = tokenizer([list(p) for p in prompts], [list(w) for w in batch], is_split_into_words=True,
-                        truncation="only_second", max_length=max_length)
-    return [len(ids) for ids in enc["input_ids"]]
+    from newsevents.models.encoding import tokenize_rows
+
+    return [len(r) for r in tokenize_rows(tokenizer, batch, max_length, prompts)]
 
 
 def row_probabilities(loaded, rows: Sequence[Sequence[str]], max_length: int, max_rows: int, max_tokens: int,
@@ -68,18 +63,21 @@ def row_probabilities(loaded, rows: Sequence[Sequence[str]], max_length: int, ma
 
     ``loaded`` has ``tokenizer``, ``model``, ``device`` and ``precision`` (the NER
     and event handlers' loaded models); ``to_probs`` turns one pass's model
-    outputs into a numpy array with a row per input row. Returns, in input order,
-    each row's probabilities and its token -> word map.
+    outputs into a numpy array with a row per input row. Each row is tokenised
+    once: the lengths that sort the rows and the tensors of the passes come from
+    the same encodings, and a sentence another pass tokenised with the same
+    tokenizer is not tokenised again (``models.encoding``). Returns, in input
+    order, each row's probabilities and its token -> word map.
     """
     from newsevents.models.base import model_outputs
-    from newsevents.models.encoding import encode_words
+    from newsevents.models.encoding import pad_rows, tokenize_rows
 
     probs: list = [None] * len(rows)
     word_ids: list = [None] * len(rows)
-    lengths = token_lengths(loaded.tokenizer, rows, max_length, prompts)
-    for group in token_batches(lengths, max_rows, max_tokens):
-        enc = encode_words(loaded.tokenizer, [rows[i] for i in group], max_length, with_word_features,
-                           prompts=None if prompts is None else [prompts[i] for i in group])
+    encoded = tokenize_rows(loaded.tokenizer, rows, max_length, prompts, share=True)
+    for group in token_batches([len(r) for r in encoded], max_rows, max_tokens):
+        enc = pad_rows(loaded.tokenizer, [encoded[i] for i in group], [rows[i] for i in group], with_word_features,
+                       None if prompts is None else [prompts[i] for i in group])
         p = to_probs(model_outputs(loaded.model, enc.tensors, loaded.device, loaded.precision))
         for row, i in enumerate(group):
             probs[i] = p[row]
