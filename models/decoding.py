@@ -7,6 +7,7 @@ keeps the same separation), so every rule is tested on hand-made arrays.
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -16,12 +17,15 @@ __all__ = [
     "Aggregation",
     "WordSpan",
     "aggregate_words",
+    "best_spans_batch",
     "best_spans_per_type",
     "bio_labels",
+    "decode_batch",
     "decode_spans",
     "normalise_labels",
     "select_mode",
     "select_types",
+    "viterbi_batch",
     "viterbi_bio",
 ]
 
@@ -126,6 +130,47 @@ def _allowed(labels: Sequence[str]) -> np.ndarray:
     return allowed
 
 
+@functools.lru_cache(maxsize=64)
+def _constraints(labels: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    # Built once per label list, not once per row.
+    may_start = np.array([not (l.startswith("I-") and _opens_only_with_b(labels, l[2:])) for l in labels])
+    return _allowed(labels), may_start
+
+
+def viterbi_batch(rows: Sequence[np.ndarray], labels: Sequence[str]) -> list[list[int]]:
+    """:func:`viterbi_bio` of every row of a batch at once: one numpy step per position, across the rows.
+
+    Rows may differ in length; a row's path is the one ``viterbi_bio`` finds for it alone.
+
+    >>> L = ["O", "B-PER", "I-PER"]
+    >>> viterbi_batch([np.array([[.1, .2, .7], [.1, .1, .8]]), np.array([[.9, .05, .05]])], L)
+    [[1, 2], [0]]
+    """
+    allowed, may_start = _constraints(tuple(labels))
+    lengths = np.array([r.shape[0] for r in rows], dtype=np.int64)
+    n_rows, n_labels = len(rows), len(labels)
+    steps = int(lengths.max()) if n_rows else 0
+    if steps == 0:
+        return [[] for _ in rows]
+    logp = np.zeros((n_rows, steps, n_labels))
+    for b, r in enumerate(rows):
+        logp[b, : len(r)] = np.log(np.maximum(r, 1e-12))
+    score = np.where(may_start, logp[:, 0], -np.inf)  # [row, label]
+    back = np.zeros((n_rows, steps, n_labels), dtype=np.int64)
+    for t in range(1, steps):
+        cand = np.where(allowed, score[:, :, None], -np.inf)  # [row, from, to]
+        back[:, t] = np.argmax(cand, axis=1)
+        step = np.take_along_axis(cand, back[:, t, None, :], axis=1)[:, 0, :] + logp[:, t]
+        score = np.where((lengths > t)[:, None], step, score)  # a finished row keeps its last scores
+    ends = np.argmax(score, axis=1)
+    path = np.zeros((n_rows, steps), dtype=np.int64)
+    every = np.arange(n_rows)
+    for t in range(steps - 1, -1, -1):
+        follow = back[every, t + 1, path[:, t + 1]] if t + 1 < steps else ends
+        path[:, t] = np.where(lengths - 1 == t, ends, follow)
+    return [path[b, : lengths[b]].tolist() for b in range(n_rows)]
+
+
 def viterbi_bio(probs: np.ndarray, labels: Sequence[str]) -> list[int]:
     """Most probable tag sequence that is valid IOB2 (no ``I-X`` without ``B-X``).
 
@@ -133,27 +178,10 @@ def viterbi_bio(probs: np.ndarray, labels: Sequence[str]) -> list[int]:
     decoding repairs those at no training cost (the gain of a CRF's transition
     constraints without the CRF).
     """
-    n = probs.shape[0]
-    if n == 0:
-        return []
-    logp = np.log(np.maximum(probs, 1e-12))
-    allowed = _allowed(labels)
-    may_start = np.array([not (l.startswith("I-") and _opens_only_with_b(labels, l[2:])) for l in labels])
-    score = np.where(may_start, logp[0], -np.inf)
-    back = np.zeros((n, len(labels)), dtype=np.int64)
-    for t in range(1, n):
-        cand = np.where(allowed, score[:, None], -np.inf)  # [from, to]
-        back[t] = np.argmax(cand, axis=0)
-        score = cand[back[t], np.arange(len(labels))] + logp[t]
-    path = [int(np.argmax(score))]
-    for t in range(n - 1, 0, -1):
-        path.append(int(back[t, path[-1]]))
-    return path[::-1]
+    return viterbi_batch([probs], labels)[0]
 
 
-def decode_spans(probs: np.ndarray, labels: Sequence[str]) -> list[WordSpan]:
-    """Word probabilities ``[n_words, L]`` to labelled spans via :func:`viterbi_bio`."""
-    path = viterbi_bio(probs, labels)
+def _spans(probs: np.ndarray, path: Sequence[int], labels: Sequence[str]) -> list[WordSpan]:
     spans: list[WordSpan] = []
     i = 0
     while i < len(path):
@@ -166,10 +194,42 @@ def decode_spans(probs: np.ndarray, labels: Sequence[str]) -> list[WordSpan]:
         # In IO schemes a new span starts only at a type change, so I-X I-X is one span.
         while j < len(path) and labels[path[j]] == f"I-{typ}":
             j += 1
-        score = float(np.mean([probs[k, path[k]] for k in range(i, j)]))
+        score = float(probs[np.arange(i, j), path[i:j]].mean())
         spans.append(WordSpan(i, j, typ, score))
         i = j
     return spans
+
+
+#: Rows per :func:`viterbi_batch` call in :func:`decode_batch`, taken in length order so padding stays small.
+DECODE_ROWS = 64
+
+
+def decode_batch(rows: Sequence[np.ndarray], labels: Sequence[str]) -> list[list[WordSpan]]:
+    """Word probabilities ``[n_words, L]`` of each row to labelled spans, in input order.
+
+    The rows are decoded in length-sorted groups of :data:`DECODE_ROWS`, one
+    :func:`viterbi_batch` per group.
+    """
+    order = sorted(range(len(rows)), key=lambda i: rows[i].shape[0])
+    out: list[list[WordSpan]] = [[] for _ in rows]
+    for at in range(0, len(order), DECODE_ROWS):
+        group = order[at : at + DECODE_ROWS]
+        for i, path in zip(group, viterbi_batch([rows[i] for i in group], labels)):
+            out[i] = _spans(rows[i], path, labels)
+    return out
+
+
+def decode_spans(probs: np.ndarray, labels: Sequence[str]) -> list[WordSpan]:
+    """Word probabilities ``[n_words, L]`` to labelled spans via :func:`viterbi_bio`."""
+    return decode_batch([probs], labels)[0]
+
+
+def _best(spans: Sequence[WordSpan]) -> dict[str, WordSpan]:
+    best: dict[str, WordSpan] = {}
+    for span in spans:
+        if span.label not in best or span.score > best[span.label].score:
+            best[span.label] = span
+    return best
 
 
 def best_spans_per_type(probs: np.ndarray, labels: Sequence[str]) -> dict[str, WordSpan]:
@@ -182,11 +242,12 @@ def best_spans_per_type(probs: np.ndarray, labels: Sequence[str]) -> dict[str, W
     >>> {k: (v.start, v.end) for k, v in best_spans_per_type(p, L).items()}
     {'SRC': (0, 2), 'TGT': (3, 4)}
     """
-    best: dict[str, WordSpan] = {}
-    for span in decode_spans(probs, labels):
-        if span.label not in best or span.score > best[span.label].score:
-            best[span.label] = span
-    return best
+    return _best(decode_spans(probs, labels))
+
+
+def best_spans_batch(rows: Sequence[np.ndarray], labels: Sequence[str]) -> list[dict[str, WordSpan]]:
+    """:func:`best_spans_per_type` of every row, decoded in one batch."""
+    return [_best(spans) for spans in decode_batch(rows, labels)]
 
 
 def select_types(probs: np.ndarray, names: Sequence[str], threshold: float,

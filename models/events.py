@@ -26,7 +26,7 @@ from typing import Any, Iterable, Sequence
 from apache_beam.ml.inference.base import PredictionResult
 from newsevents.models.base import Precision, TransformerHandler
 from newsevents.models.batching import row_probabilities
-from newsevents.models.decoding import WordSpan, aggregate_words, best_spans_per_type, select_mode, select_types
+from newsevents.models.decoding import WordSpan, aggregate_words, best_spans_batch, select_mode, select_types
 from newsevents.models.event_data import type_prompt
 from newsevents.models.registry import resolve
 from newsevents.schemas.errors import ModelLoadError
@@ -113,10 +113,11 @@ def predict_events(
         return out
     role_probs, word_ids = row_probabilities(loaded, [batch[i] for i, _, _ in asks], max_length, max_rows, max_tokens,
                                              True, _role_probs, prompts=[type_prompt(t) for _, t, _ in asks])
-    for (i, t, p), (probs, mode_probs), wids in zip(asks, role_probs, word_ids):
-        word_probs = aggregate_words(probs, wids, len(batch[i]))
+    words = [aggregate_words(probs, wids, len(batch[i])) for (i, _, _), (probs, _), wids in
+             zip(asks, role_probs, word_ids)]
+    for (i, t, p), (_, mode_probs), roles in zip(asks, role_probs, best_spans_batch(words, loaded.roles)):
         mode = select_mode(mode_probs, loaded.modes, MODES[t]) if mode_probs is not None else None
-        out[i].append(RawEvent(t, round(p, 4), best_spans_per_type(word_probs, loaded.roles), mode))
+        out[i].append(RawEvent(t, round(p, 4), roles, mode))
     return out
 
 

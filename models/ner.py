@@ -22,7 +22,7 @@ from typing import Any, Iterable, Sequence
 from apache_beam.ml.inference.base import PredictionResult
 from newsevents.models.base import Precision, TransformerHandler
 from newsevents.models.batching import row_probabilities
-from newsevents.models.decoding import Aggregation, aggregate_words, decode_spans, normalise_labels
+from newsevents.models.decoding import Aggregation, aggregate_words, decode_batch, normalise_labels
 from newsevents.schemas.records import Chunk, EntityMention
 
 __all__ = ["LoadedNer", "NerModelHandler", "mention_id", "spans_to_mentions"]
@@ -101,7 +101,7 @@ class NerModelHandler(TransformerHandler[Chunk, PredictionResult, LoadedNer]):
     ) -> Iterable[PredictionResult]:
         probs, word_ids = row_probabilities(model, [c.words for c in batch], self._max_length, self._batch_size,
                                             self._max_batch_tokens, model.with_word_features, _label_probs)
-        for chunk, p, wids in zip(batch, probs, word_ids):
-            wp = aggregate_words(p, wids, len(chunk.words), self.aggregation)
-            spans = decode_spans(wp, model.labels)
+        words = [aggregate_words(p, wids, len(chunk.words), self.aggregation)
+                 for chunk, p, wids in zip(batch, probs, word_ids)]
+        for chunk, spans in zip(batch, decode_batch(words, model.labels)):  # one Viterbi for the whole window
             yield PredictionResult(chunk, spans_to_mentions(chunk, spans, self.model_name), self.model_name)

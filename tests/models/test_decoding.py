@@ -14,10 +14,13 @@ from newsevents.models.decoding import (
     WordSpan,
     _allowed,
     aggregate_words,
+    best_spans_batch,
     best_spans_per_type,
     bio_labels,
+    decode_batch,
     decode_spans,
     normalise_labels,
+    viterbi_batch,
     viterbi_bio,
 )
 
@@ -177,6 +180,31 @@ def test_viterbi_matches_exhaustive_search_over_valid_paths(labels):
         assert got == pytest.approx(best, abs=1e-9), (case, probs, path, best_paths)
         if not has_zeros:  # continuous scores: the optimum is unique
             assert [path] == best_paths.tolist(), (case, probs)
+
+
+@pytest.mark.parametrize("labels", LABEL_SETS, ids=lambda labels: "/".join(labels))
+def test_a_batch_of_rows_decodes_as_each_row_alone(labels, monkeypatch):
+    # Rows of different lengths (empty ones too) in one batch: each row's path is the optimum the
+    # exhaustive search finds for it alone, so a finished row's scores never take later steps.
+    rng = np.random.default_rng(7)
+    for case in range(40):
+        rows = [rng.dirichlet(np.full(len(labels), 0.3), size=int(rng.integers(0, 5))) for _ in range(5)]
+        paths = viterbi_batch(rows, labels)
+        for probs, path in zip(rows, paths):
+            assert len(path) == len(probs)
+            if len(probs):
+                best, best_paths = _brute_force(probs, labels)
+                assert [path] == best_paths.tolist(), (case, probs, path)
+    # decode_batch groups rows by length, several groups per call, and answers in input order.
+    monkeypatch.setattr("newsevents.models.decoding.DECODE_ROWS", 2)
+    rows = [rng.dirichlet(np.full(len(labels), 0.3), size=int(n)) for n in (4, 0, 2, 3, 1, 4, 2)]
+    assert decode_batch(rows, labels) == [decode_spans(r, labels) for r in rows]
+    assert best_spans_batch(rows, labels) == [best_spans_per_type(r, labels) for r in rows]
+
+
+def test_viterbi_of_an_empty_batch_and_of_empty_rows():
+    assert viterbi_batch([], LABELS) == [] and decode_batch([], LABELS) == []
+    assert viterbi_batch([np.zeros((0, len(LABELS)))] * 2, LABELS) == [[], []]
 
 
 def test_viterbi_repairs_an_orphan_inside_tag():
