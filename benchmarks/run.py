@@ -1,6 +1,7 @@
 """Throughput of newsevents, measured side by side in one run.
 
-    python -m newsevents.benchmarks.run --articles 200 --device cpu --out bench.json [--precision fp32|int8]
+    python -m newsevents.benchmarks.run --articles 100 --device cpu --out bench.json \\
+        [--precision fp32|int8|fp16|bf16] [--variants int8,onnx,onnx-int8] [--curve 10,100,1000] [--workers 1,2]
 
 Three ways over the same generated articles (``benchmarks.generate``), each in a
 fresh process so its peak RSS is its own:
@@ -17,8 +18,19 @@ fresh process so its peak RSS is its own:
 
 Ratios compare throughput (tokens/s) of the modes.
 
-With ``--precision int8`` the ``limit`` and ``pipeline`` run quantised, and a
-``pipeline_fp32`` run is added so the speed-up is measured in the same run.
+With ``--precision int8`` (or another) the ``limit`` and ``pipeline`` run at that
+precision, and a ``pipeline_fp32`` run is added so the speed-up is measured in the
+same run. ``--variants`` adds one ``pipeline_<variant>`` run per offered CPU variant
+(``int8``: PyTorch dynamic int8; ``onnx``: ONNX Runtime fp32; ``onnx-int8``) and
+its ratio to ``naive``.
+
+How cost grows: ``--curve`` runs the pipeline on each number of articles (the
+first articles of the same generated set) and on one article, whose time stands
+for the start-up (imports, model loads, graph construction); each point reports
+articles/s with the start-up and without it (``(N - 1) / (T_N - T_1)``).
+``--workers`` runs the ``--articles`` set with ``--direct_num_workers N
+--direct_running_mode multi_processing``. The curve is drawn to a PNG beside the
+markdown table.
 
 Prints and writes one JSON object (per-mode ``seconds``, ``articles_per_s``,
 ``sentences_per_s``, ``tokens_per_s``, ``peak_rss_mb`` and the ratios
@@ -49,7 +61,9 @@ NAIVE_SENTENCES = 2500
 
 
 def _peak_rss_mb() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # Linux: KiB
+    # The largest of this process and its worker processes (multi_processing runs); Linux reports KiB.
+    peak = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return round(peak / 1024, 1)
 
 
 def _chunks(path: str) -> list:
@@ -123,11 +137,12 @@ def _limit(path: str, device: str, precision: str) -> dict:
             "sentences": len(words), "tokens": sum(lengths)}
 
 
-def _pipeline(path: str, device: str, precision: str, out: str) -> dict:
+def _pipeline(path: str, device: str, precision: str, out: str, extra: list[str] = ()) -> dict:
     from newsevents.pipeline.run import run
 
     started = time.perf_counter()
-    summary = run(["--input", path, "--output", out, "--device", device, "--precision", precision, "--quiet"])
+    summary = run(["--input", path, "--output", out, "--device", device, "--precision", precision, "--quiet",
+                   *extra])
     seconds = time.perf_counter() - started
     if not summary.get("accounted"):
         raise SystemExit(f"benchmark pipeline run did not account for every record: {summary}")
@@ -162,23 +177,31 @@ def _naive(path: str, device: str) -> dict:
             "sentences": len(chunks), "tokens": tokens}
 
 
-def _child(mode: str, path: str, device: str, precision: str, workdir: str) -> dict:
+#: CPU variants ``--variants`` can ask for, as ``newsevents run`` flags.
+VARIANTS = {
+    "fp32": [],
+    "int8": ["--precision", "int8"],
+    "onnx": ["--backend", "onnx"],
+    "onnx-int8": ["--backend", "onnx", "--precision", "int8"],
+}
+
+
+def _child(mode: str, path: str, device: str, precision: str, workdir: str, extra: list[str]) -> dict:
+    out = os.path.join(workdir, f"out-{mode}")
     if mode == "limit":
         result = _limit(path, device, precision)
-    elif mode == "pipeline":
-        result = _pipeline(path, device, precision, os.path.join(workdir, f"out-{precision}"))
-    elif mode == "pipeline_fp32":
-        result = _pipeline(path, device, "fp32", os.path.join(workdir, "out-fp32"))
-    else:
+    elif mode == "naive":
         result = _naive(path, device)
+    else:  # a pipeline run: its precision and other flags come in ``extra`` when they are not the run's
+        result = _pipeline(path, device, precision, out, extra)
     result["peak_rss_mb"] = _peak_rss_mb()
     return result
 
 
-def _run_child(mode: str, path: str, device: str, precision: str, workdir: str) -> dict:
+def _run_child(mode: str, path: str, device: str, precision: str, workdir: str, extra: list[str] = ()) -> dict:
     cmd = [sys.executable, "-m", "newsevents.benchmarks.run", "--child", mode, "--input", path, "--device", device,
-           "--precision", precision, "--workdir", workdir]
-    env = {**os.environ, "NEWSEVENTS_EXPERIMENTAL_INT8": "1"}  # the int8 path is measured, not offered
+           "--precision", precision, "--workdir", workdir, "--extra", json.dumps(list(extra))]
+    env = {**os.environ, "NEWSEVENTS_EXPERIMENTAL_INT8": "1"}  # a variant over its F1 budget is measured too
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent, env=env)
     if proc.returncode != 0:
         raise RuntimeError(f"benchmark mode {mode!r} failed:\n{proc.stderr[-4000:]}")
@@ -209,25 +232,80 @@ def _machine(device: str) -> str:
     return text
 
 
+def _first(path: str, n: int, workdir: str) -> str:
+    # The first ``n`` articles of the generated set: every curve point reads the same articles.
+    out = os.path.join(workdir, f"articles-{n}.jsonl")
+    with open(path, encoding="utf-8") as src, open(out, "w", encoding="utf-8") as dst:
+        for i, line in enumerate(src):
+            if i == n:
+                break
+            dst.write(line)
+    return out
+
+
+def cost_curve(points: dict[int, float]) -> list[dict]:
+    """Articles/s at each article count, with the start-up and without it.
+
+    ``points`` maps article counts to a whole run's seconds and must hold ``1``:
+    that run's time stands for the start-up, so the amortised rate is the
+    marginal one, ``(N - 1) / (T_N - T_1)``.
+
+    >>> cost_curve({1: 10.0, 11: 20.0, 101: 110.0})
+    [{'articles': 11, 'seconds': 20.0, 'articles_per_s': 0.55, 'amortised_articles_per_s': 1.0}, \
+{'articles': 101, 'seconds': 110.0, 'articles_per_s': 0.92, 'amortised_articles_per_s': 1.0}]
+    """
+    startup = points[1]
+    return [{"articles": n, "seconds": round(t, 2), "articles_per_s": round(n / t, 2),
+             "amortised_articles_per_s": round((n - 1) / (t - startup), 2) if t > startup else None}
+            for n, t in sorted(points.items()) if n > 1]
+
+
 def measure(articles: int, device: str = "cpu", precision: str = "fp32", modes: tuple[str, ...] | None = None,
-            seed: int = 7) -> dict:
-    """Run the modes side by side on ``articles`` generated articles; return the JSON-ready result."""
+            seed: int = 7, variants: tuple[str, ...] = (), curve: tuple[int, ...] = (),
+            workers: tuple[int, ...] = (), extra: tuple[str, ...] = ()) -> dict:
+    """Run the modes side by side on ``articles`` generated articles; return the JSON-ready result.
+
+    ``extra`` are more ``newsevents run`` flags for every pipeline run (``--max-batch-tokens 65536``).
+    """
     from newsevents.benchmarks.generate import write_articles
     from newsevents.models.batching import token_lengths
     from newsevents.models.registry import DEFAULT_NER, resolve
 
     if modes is None:
         modes = ("limit", "pipeline", "naive") + (("pipeline_fp32",) if precision != "fp32" else ())
+    unknown = set(variants) - VARIANTS.keys()
+    if unknown:
+        raise SystemExit(f"unknown --variants {sorted(unknown)}; choose from {sorted(VARIANTS)}")
+    extra = list(extra)
     with tempfile.TemporaryDirectory(prefix="newsevents-bench-") as workdir:
-        path = str(write_articles(os.path.join(workdir, "articles.jsonl"), articles, seed))
+        path = str(write_articles(os.path.join(workdir, "articles.jsonl"), max([articles, *curve]), seed))
+        main_set = _first(path, articles, workdir)
         from transformers import AutoTokenizer
 
-        words = [c.words for c in _chunks(path)]
+        words = [c.words for c in _chunks(main_set)]
         tokens = sum(token_lengths(AutoTokenizer.from_pretrained(resolve(DEFAULT_NER)[0]), words, 256))
-        results = {m: _rates(_run_child(m, path, device, precision, workdir), articles, len(words), tokens)
-                   for m in modes}
+
+        def rates(mode: str, flags: list[str] = (), run_precision: str = precision) -> dict:
+            return _rates(_run_child(mode, main_set, device, run_precision, workdir, [*extra, *flags]),
+                          articles, len(words), tokens)
+
+        results = {m: rates(m, run_precision="fp32" if m == "pipeline_fp32" else precision) for m in modes}
+        for v in variants:
+            results[f"pipeline_{v}"] = rates(f"pipeline_{v}", VARIANTS[v], "fp32")
+        seconds = {}
+        for n in sorted({1, *curve}) if curve else ():
+            if n == articles and "pipeline" in results:
+                seconds[n] = results["pipeline"]["seconds"]
+            else:
+                seconds[n] = _run_child(f"curve_{n}", _first(path, n, workdir), device, precision, workdir,
+                                        extra)["seconds"]
+        by_workers = {}
+        for w in workers:
+            flags = ["--direct_num_workers", str(w), "--direct_running_mode", "multi_processing"]
+            by_workers[str(w)] = rates(f"workers_{w}", flags)
     out = {"articles": articles, "sentences": len(words), "tokens": tokens, "device": device,
-           "precision": precision, "machine": _machine(device), "seed": seed, **results}
+           "precision": precision, "machine": _machine(device), "seed": seed, "pipeline_flags": extra, **results}
+
     def ratio(fast: str, slow: str, digits: int) -> float:
         return round(results[fast]["tokens_per_s"] / results[slow]["tokens_per_s"], digits)
 
@@ -237,57 +315,131 @@ def measure(articles: int, device: str = "cpu", precision: str = "fp32", modes: 
         out["pipeline_vs_naive"] = ratio("pipeline", "naive", 2)
     if "pipeline_fp32" in results and "pipeline" in results:
         out["pipeline_vs_fp32"] = ratio("pipeline", "pipeline_fp32", 2)
+    for v in variants:
+        if "naive" in results:
+            out[f"pipeline_{v}_vs_naive"] = ratio(f"pipeline_{v}", "naive", 2)
+        if "pipeline" in results:
+            out[f"pipeline_{v}_vs_pipeline"] = ratio(f"pipeline_{v}", "pipeline", 2)
+    if seconds:
+        out["startup_s"] = round(seconds[1], 2)
+        out["curve"] = cost_curve(seconds)
+    if by_workers:
+        out["workers"] = by_workers
     return out
 
 
-def markdown(result: dict) -> str:
-    """The result as a markdown table (what the README shows)."""
+def _table_rows(result: dict, modes) -> list[str]:
+    return [f"| {mode} | {r['seconds']} | {r['articles_per_s']} | {r['sentences_per_s']} | {r['tokens_per_s']:,} | "
+            f"{r['peak_rss_mb']:,} |" for mode, r in modes]
+
+
+_HEAD = ["| mode | seconds | articles/s | sentences/s | tokens/s | peak RSS (MB) |", "|---|---:|---:|---:|---:|---:|"]
+
+
+def markdown(result: dict, plot: str | None = None) -> str:
+    """The result as markdown tables (what the README shows)."""
+    flags = f" Pipeline flags: `{' '.join(result['pipeline_flags'])}`." if result.get("pipeline_flags") else ""
     lines = [
         f"{result['articles']} articles, {result['sentences']:,} sentences, {result['tokens']:,} sub-word tokens; "
-        f"device {result['device']}, precision {result['precision']}; {result['machine']}.",
+        f"device {result['device']}, precision {result['precision']}; {result['machine']}.{flags}",
         "",
-        "| mode | seconds | articles/s | sentences/s | tokens/s | peak RSS (MB) |",
-        "|---|---:|---:|---:|---:|---:|",
+        *_HEAD,
     ]
-    for mode in ("limit", "pipeline", "pipeline_fp32", "naive"):
-        if mode in result:
-            r = result[mode]
-            lines.append(f"| {mode} | {r['seconds']} | {r['articles_per_s']} | {r['sentences_per_s']} | "
-                         f"{r['tokens_per_s']:,} | {r['peak_rss_mb']:,} |")
-    ratios = [f"{k} **{result[k]}**" for k in ("pipeline_vs_limit", "pipeline_vs_naive", "pipeline_vs_fp32")
-              if k in result]
+    order = ["limit", "pipeline", "pipeline_fp32"] + [k for k in result if k.startswith("pipeline_")
+                                                     and isinstance(result[k], dict) and k != "pipeline_fp32"]
+    lines += _table_rows(result, [(m, result[m]) for m in order + ["naive"] if m in result])
+    ratios = [f"{k} **{result[k]}**" for k in result if k.endswith(("_vs_limit", "_vs_naive", "_vs_fp32",
+                                                                        "_vs_pipeline"))]
     if ratios:
-        lines += ["", "Ratios (higher is better): " + ", ".join(ratios) + "."]
+        lines += ["", "Ratios (tokens/s, higher is better): " + ", ".join(ratios) + "."]
+    if "workers" in result:
+        lines += ["", f"DirectRunner workers (`--direct_num_workers N --direct_running_mode multi_processing`, "
+                      f"{result['articles']} articles):", "", *_HEAD]
+        lines += _table_rows(result, [(f"{w} worker{'s' if w != '1' else ''}", r) for w, r in result["workers"].items()])
+    if "curve" in result:
+        lines += ["", f"How cost grows (start-up, the time of a one-article run: {result['startup_s']} s):", "",
+                  "| articles | seconds | articles/s | articles/s without start-up |", "|---:|---:|---:|---:|"]
+        lines += [f"| {p['articles']:,} | {p['seconds']} | {p['articles_per_s']} | {p['amortised_articles_per_s']} |"
+                  for p in result["curve"]]
+        if plot:
+            lines += ["", f"![articles/s against articles]({plot})"]
     return "\n".join(lines) + "\n"
+
+
+def plot_curve(result: dict, path: str) -> str:
+    """Draw the cost curve (articles/s against articles, log scale) to a small PNG; returns ``path``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    points = result["curve"]
+    fig, ax = plt.subplots(figsize=(5.2, 3.0), dpi=110)
+    n = [p["articles"] for p in points]
+    ax.plot(n, [p["articles_per_s"] for p in points], "o-", color="#1f77b4", label="with start-up")
+    ax.plot(n, [p["amortised_articles_per_s"] for p in points], "s--", color="#2ca02c", label="without start-up")
+    for w, r in result.get("workers", {}).items():
+        ax.plot([result["articles"]], [r["articles_per_s"]], "^", color="#d62728" if w != "1" else "#ff7f0e",
+                label=f"{w} worker process{'es' if w != '1' else ''}")
+    ax.set_xscale("log")
+    ax.set_xlabel("articles in the run")
+    ax.set_ylabel("articles/s")
+    ax.set_ylim(bottom=0)
+    ax.grid(True, alpha=0.3)
+    ax.set_title(f"newsevents run, {result['device']} {result['precision']}, {result['machine'].split(',')[0]}",
+                 fontsize=9)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def _ints(text: str | None) -> tuple[int, ...]:
+    return tuple(int(x) for x in text.split(",")) if text else ()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m newsevents.benchmarks.run", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--articles", type=int, default=200)
+    parser.add_argument("--articles", type=int, default=100)
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--precision", default="fp32", choices=["fp32", "int8", "fp16", "bf16"])
     parser.add_argument("--modes", help="comma-separated subset of limit,pipeline,pipeline_fp32,naive")
+    parser.add_argument("--variants", help=f"comma-separated CPU variants to run the pipeline with too: "
+                                           f"{','.join(VARIANTS)}")
+    parser.add_argument("--curve", help="comma-separated article counts for the cost curve, e.g. 10,100,1000")
+    parser.add_argument("--workers", help="comma-separated --direct_num_workers to run the pipeline with, e.g. 1,2")
+    parser.add_argument("--pipeline-flag", action="append", default=[], metavar="FLAG",
+                        help="a newsevents run flag for every pipeline run (repeat; e.g. --pipeline-flag=--batch-size"
+                             " --pipeline-flag=256)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", help="write the JSON here too")
-    parser.add_argument("--results-dir", default=str(RESULTS), help="where the markdown table goes")
+    parser.add_argument("--results-dir", default=str(RESULTS), help="where the markdown table (and plot) go")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--input", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help=argparse.SUPPRESS)
+    parser.add_argument("--extra", default="[]", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(_child(args.child, args.input, args.device, args.precision, args.workdir)))
+        print(json.dumps(_child(args.child, args.input, args.device, args.precision, args.workdir,
+                                json.loads(args.extra))))
         return 0
     modes = tuple(args.modes.split(",")) if args.modes else None
-    result = measure(args.articles, args.device, args.precision, modes, args.seed)
-    table = markdown(result)
+    variants = tuple(args.variants.split(",")) if args.variants else ()
+    result = measure(args.articles, args.device, args.precision, modes, args.seed, variants, _ints(args.curve),
+                     _ints(args.workers), tuple(args.pipeline_flag))
+    name = f"{args.device}-{args.precision}-{args.articles}"
+    plot = None
     if args.results_dir:
         os.makedirs(args.results_dir, exist_ok=True)
-        name = f"{args.device}-{args.precision}-{args.articles}.md"
-        Path(args.results_dir, name).write_text(table, encoding="utf-8")
+        if "curve" in result:
+            plot = os.path.basename(plot_curve(result, os.path.join(args.results_dir, f"{name}-curve.png")))
+        Path(args.results_dir, f"{name}.md").write_text(markdown(result, plot), encoding="utf-8")
+        Path(args.results_dir, f"{name}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(table, file=sys.stderr)
+    print(markdown(result, plot), file=sys.stderr)
     print(json.dumps(result))
     return 0
 
