@@ -14,6 +14,7 @@ import logging
 import math
 import os
 import struct
+import threading
 from typing import Any, Generic, TypeVar
 
 from apache_beam.ml.inference.base import ModelHandler
@@ -262,6 +263,13 @@ def bf16_on_cpu_warning(capability: str | None = None) -> str:
 
 _WARNED: set[str] = set()
 
+# What the pre-flight check loaded, per handler class: (settings and files, the loaded model). The
+# DirectRunner runs the workers in the driver's process, so the first load_model there takes it and
+# each model loads once per run (issue 18). One entry per class: a check never followed by a run
+# holds one model, not one per check.
+_PRELOADED: dict[str, tuple[tuple, Any]] = {}
+_PRELOADED_LOCK = threading.Lock()
+
 
 def _warn_once(message: str) -> None:
     # Each model stage validates: one warning per run, not one per handler.
@@ -369,7 +377,33 @@ class TransformerHandler(ModelHandler[ExampleT, PredictionT, ModelT], Generic[Ex
         probe = copy.copy(self)
         # Device, precision and threads decide how the model runs, not whether its files load.
         probe._device, probe._precision, probe._threads = Device.CPU, Precision.FP32, 0
-        probe.load_checked()
+        loaded = probe.load_checked()
+        key = self._load_key()
+        if probe._load_key() == key:
+            with _PRELOADED_LOCK:
+                _PRELOADED[type(self).__name__] = (key, loaded)
+
+    def _load_key(self) -> tuple:
+        # What decides the loaded object: settings, and the files as they are now (a changed file loads anew).
+        path = self._model_arg
+        files = tuple((f, st.st_size, st.st_mtime_ns) for f in sorted(os.listdir(path))
+                      for st in [os.stat(os.path.join(path, f))]) if os.path.isdir(path) else ()
+        return (self._model_arg, pick_device(self._device), self._precision, getattr(self, "_backend", None), files)
+
+    def _take_preloaded(self) -> ModelT | None:
+        """The model the pre-flight check loaded in this process with these settings and files, once; else None."""
+        with _PRELOADED_LOCK:
+            entry = _PRELOADED.get(type(self).__name__)
+            if entry is None or entry[0] != self._load_key():
+                return None
+            del _PRELOADED[type(self).__name__]
+        if self._threads > 0:
+            import torch
+
+            torch.set_num_threads(self._threads)
+        _LOG.info("%s: the model the pre-flight check loaded", self.model_name)
+        return entry[1]
+
 
     def load_checked(self) -> ModelT:
         """``load_model``, where whatever damaged files raise becomes one :class:`ModelLoadError` line.

@@ -283,6 +283,9 @@ class EventModelHandler(TransformerHandler[tuple, PredictionResult, LoadedEvents
     """
 
     def load_model(self) -> LoadedEvents:
+        preloaded = self._take_preloaded()
+        if preloaded is not None:
+            return preloaded
         from newsevents.models.cased_bert import CasedBertForEvents
 
         tokenizer, model, device = self._load(CasedBertForEvents)

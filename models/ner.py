@@ -86,6 +86,9 @@ class NerModelHandler(TransformerHandler[Chunk, PredictionResult, LoadedNer]):
     aggregation = Aggregation.FIRST
 
     def load_model(self) -> LoadedNer:
+        preloaded = self._take_preloaded()
+        if preloaded is not None:
+            return preloaded
         from transformers import AutoModelForTokenClassification
 
         tokenizer, model, device = self._load(AutoModelForTokenClassification)
