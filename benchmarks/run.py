@@ -201,8 +201,7 @@ def _child(mode: str, path: str, device: str, precision: str, workdir: str, extr
 def _run_child(mode: str, path: str, device: str, precision: str, workdir: str, extra: list[str] = ()) -> dict:
     cmd = [sys.executable, "-m", "newsevents.benchmarks.run", "--child", mode, "--input", path, "--device", device,
            "--precision", precision, "--workdir", workdir, "--extra", json.dumps(list(extra))]
-    env = {**os.environ, "NEWSEVENTS_EXPERIMENTAL_INT8": "1"}  # a variant over its F1 budget is measured too
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent, env=env)
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
     if proc.returncode != 0:
         raise RuntimeError(f"benchmark mode {mode!r} failed:\n{proc.stderr[-4000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])

@@ -21,8 +21,8 @@ from apache_beam.ml.inference.base import ModelHandler
 from newsevents.models.registry import resolve
 from newsevents.schemas.errors import ConfigError, ModelLoadError
 
-__all__ = ["BATCH_SIZE", "MAX_BATCH_TOKENS", "Device", "Precision", "TransformerHandler", "bf16_on_cpu_warning",
-           "check_safetensors", "model_outputs", "pick_device"]
+__all__ = ["BATCH_SIZE", "MAX_BATCH_TOKENS", "Backend", "Device", "Precision", "TransformerHandler",
+           "bf16_on_cpu_warning", "check_safetensors", "model_outputs", "pick_device"]
 
 _LOG = logging.getLogger(__name__)
 
@@ -54,6 +54,13 @@ class Precision(str, enum.Enum):
     INT8 = "int8"
     FP16 = "fp16"
     BF16 = "bf16"
+
+
+class Backend(str, enum.Enum):
+    """What runs the forward passes: torch, or ONNX Runtime on the CPU (``models.onnx_backend``, issue 18)."""
+
+    TORCH = "torch"
+    ONNX = "onnx"
 
 
 def pick_device(device: Device | str) -> str:
@@ -300,7 +307,8 @@ class TransformerHandler(ModelHandler[ExampleT, PredictionT, ModelT], Generic[Ex
         window: elements per ``RunInference`` batch, sorted together.
         max_length: sub-word window of one forward pass.
         precision: ``fp32``, ``int8`` (CPU), ``fp16`` (GPU) or ``bf16``.
-        threads: torch intra-op threads per worker process (0: torch's default).
+        backend: ``torch``, or ``onnx`` (ONNX Runtime, CPU, fp32 or int8; the ``onnx`` extra).
+        threads: torch (or ONNX Runtime) intra-op threads per worker process (0: the library's default).
         trust_remote_code: allow a hub model's own Python code (off by default).
         share_across_processes: load one copy per machine, shared by worker
             processes (Beam's ``share_model_across_processes``).
@@ -316,6 +324,7 @@ class TransformerHandler(ModelHandler[ExampleT, PredictionT, ModelT], Generic[Ex
         window: int = 1024,
         max_length: int = 256,
         precision: Precision | str = Precision.FP32,
+        backend: Backend | str = Backend.TORCH,
         threads: int = 0,
         trust_remote_code: bool = False,
         share_across_processes: bool = False,
@@ -333,6 +342,9 @@ class TransformerHandler(ModelHandler[ExampleT, PredictionT, ModelT], Generic[Ex
         self._max_batch_tokens = max_batch_tokens
         self._max_length = max_length
         self._precision = Precision(precision)
+        self._backend = Backend(backend)
+        if self._backend is Backend.ONNX and self._device is Device.AUTO:
+            self._device = Device.CPU  # ONNX Runtime runs here on the CPU only: auto must not pick a GPU
         self._threads = threads
         self._trust_remote_code = trust_remote_code
         self._share = share_across_processes
@@ -343,14 +355,18 @@ class TransformerHandler(ModelHandler[ExampleT, PredictionT, ModelT], Generic[Ex
     def validate(self) -> None:
         """Cheap checks in the driver, before any worker loads the model.
 
-        Logs a warning for ``bf16`` on a CPU (:func:`bf16_on_cpu_warning`).
+        Logs a warning for ``bf16`` on a CPU (:func:`bf16_on_cpu_warning`). Settles the
+        CPU variant: a shipped model whose asked backend and precision lose more F1 than
+        the budget runs the variant ``models.variants`` offers instead, with one log line
+        (``evaluate``, which measures every variant, does not call this).
 
         Raises:
             ModelLoadError: a local path that does not hold a loadable model.
-            ConfigError: a precision the device cannot run.
+            ConfigError: a precision or backend the device cannot run.
         """
         device = pick_device(self._device)
         self._check_precision(device)
+        self._settle_variant()
         if self._precision is Precision.BF16 and device == "cpu":
             _warn_once(bf16_on_cpu_warning())
         path = self._model_arg
@@ -376,7 +392,10 @@ class TransformerHandler(ModelHandler[ExampleT, PredictionT, ModelT], Generic[Ex
             return
         probe = copy.copy(self)
         # Device, precision and threads decide how the model runs, not whether its files load.
-        probe._device, probe._precision, probe._threads = Device.CPU, Precision.FP32, 0
+        probe._device = Device.CPU
+        if probe._backend is Backend.TORCH:
+            probe._precision, probe._threads = Precision.FP32, 0  # an ONNX session keeps its threads: it may be reused
+        # An ONNX graph is built here, once, so the workers find it cached (and a failed export stops the run).
         loaded = probe.load_checked()
         key = self._load_key()
         if probe._load_key() == key:
@@ -404,7 +423,6 @@ class TransformerHandler(ModelHandler[ExampleT, PredictionT, ModelT], Generic[Ex
         _LOG.info("%s: the model the pre-flight check loaded", self.model_name)
         return entry[1]
 
-
     def load_checked(self) -> ModelT:
         """``load_model``, where whatever damaged files raise becomes one :class:`ModelLoadError` line.
 
@@ -421,14 +439,40 @@ class TransformerHandler(ModelHandler[ExampleT, PredictionT, ModelT], Generic[Ex
                 f"{_one_line(exc)}."
             ) from exc
 
+    @property
+    def variant(self) -> str:
+        """What runs the forward passes, e.g. ``"torch fp32"`` or ``"onnx int8"``."""
+        return f"{self._backend.value} {self._precision.value}"
+
+    def _settle_variant(self) -> None:
+        from newsevents.models.variants import settle_variant
+
+        backend, precision, note = settle_variant(self.model_name, self._backend.value, self._precision.value)
+        self._backend, self._precision = Backend(backend), Precision(precision)
+        if note:
+            _warn_once(note)
+
     def _check_precision(self, device: str) -> None:
+        if self._backend is Backend.ONNX:
+            if device != "cpu":
+                raise ConfigError("--backend onnx runs on the CPU only; add --device cpu, or use --backend torch "
+                                  "on a GPU.")
+            if self._precision not in (Precision.FP32, Precision.INT8):
+                raise ConfigError(f"--backend onnx runs fp32 or int8, not {self._precision.value}.")
+            from newsevents.models.onnx_backend import require_onnxruntime
+
+            require_onnxruntime()
         if self._precision is Precision.INT8 and device != "cpu":
             raise ConfigError("--precision int8 runs on the CPU only; use fp16 or bf16 on a GPU.")
         if self._precision is Precision.FP16 and device == "cpu":
             raise ConfigError("--precision fp16 needs a GPU; use fp32 on the CPU.")
 
     def _finish(self, model):
-        """Last step of loading: quantise when asked (after any weights were filled in)."""
+        """Last step of loading, after any weights were filled in: the ONNX twin, or torch quantised when asked."""
+        if self._backend is Backend.ONNX:
+            from newsevents.models.onnx_backend import load_onnx
+
+            return load_onnx(model, self._precision.value, self._threads, self.model_name)
         return _quantise_int8(model) if self._precision is Precision.INT8 else model
 
     def _load(self, auto_cls: Any) -> tuple[Any, Any, str]:

@@ -25,7 +25,7 @@ from typing import Any, Iterable, Iterator
 
 import pyarrow as pa
 
-from newsevents.models.base import BATCH_SIZE, MAX_BATCH_TOKENS, Device, Precision
+from newsevents.models.base import BATCH_SIZE, MAX_BATCH_TOKENS, Backend, Device, Precision
 from newsevents.models.document import MAX_ARTICLE_CHARS, article_from_object, json_payload, read_dead_letter, text_key
 from newsevents.models.events import EventModelHandler
 from newsevents.models.extract import ArticleExtractor, Document
@@ -158,7 +158,8 @@ class Extractor:
 
 
 def load(ner_model: str = DEFAULT_NER, event_model: str = DEFAULT_EVENTS, *, device: Device | str = Device.AUTO,
-         precision: Precision | str = Precision.FP32, batch_size: int = BATCH_SIZE,
+         precision: Precision | str = Precision.FP32, backend: Backend | str = Backend.TORCH,
+         batch_size: int = BATCH_SIZE,
          max_batch_tokens: int = MAX_BATCH_TOKENS, threads: int = 0, max_article_chars: int = MAX_ARTICLE_CHARS,
          trust_remote_code: bool = False) -> Extractor:
     """Load both models once and return an :class:`Extractor`; the options are ``newsevents run``'s.
@@ -167,7 +168,10 @@ def load(ner_model: str = DEFAULT_NER, event_model: str = DEFAULT_EVENTS, *, dev
         ner_model, event_model: registry name, local model directory or Hugging Face hub id
             (the defaults are the models embedded in the package: no network).
         device: ``auto`` (a GPU when torch sees one), ``cpu`` or ``cuda``.
-        precision: ``fp32``, ``fp16`` (GPU) or ``bf16``.
+        precision: ``fp32``, ``int8`` (CPU), ``fp16`` (GPU) or ``bf16``; ``int8`` runs for each model
+            within its F1 budget, else that model runs fp32 and a log line says so (``models.variants``).
+        backend: ``torch``, or ``onnx`` (ONNX Runtime on the CPU, fp32 or int8: ``pip install
+            'newsevents[onnx]'``; the graphs are built from the shipped weights at first use and cached).
         batch_size: most sentences in one forward pass.
         max_batch_tokens: most padded tokens in one forward pass.
         threads: torch intra-op threads (0: torch's default).
@@ -181,7 +185,8 @@ def load(ner_model: str = DEFAULT_NER, event_model: str = DEFAULT_EVENTS, *, dev
     if max_article_chars < 1:
         raise ConfigError(f"max_article_chars must be positive, got {max_article_chars}.")
     options = {"device": device, "batch_size": batch_size, "max_batch_tokens": max_batch_tokens,
-               "precision": precision, "threads": threads, "trust_remote_code": trust_remote_code}
+               "precision": precision, "backend": backend, "threads": threads,
+               "trust_remote_code": trust_remote_code}
     handlers = (NerModelHandler(ner_model, **options), EventModelHandler(event_model, **options))
     for handler in handlers:
         handler.validate()

@@ -12,6 +12,11 @@
 An object-store output is written in place: no lock, no staging, no commit. The
 streaming driver (``pipeline/stream_driver.py``) claims the output and accounts for
 its micro-batches with the same functions.
+
+With ``--table-format delta`` (:func:`_run_delta`) the same steps run without the lock
+(concurrent runs are Delta's optimistic concurrency's to settle), each run staging in
+its own directory (``pipeline/io/staging.py``), and the commit is one Delta commit per
+table (``pipeline/io/delta.py``), on a local output or an object store alike.
 """
 
 from __future__ import annotations
@@ -30,12 +35,15 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from newsevents.models.registry import resolve
 from newsevents.pipeline import __version__, graph
 from newsevents.pipeline.io import commit as staged
+from newsevents.pipeline.io.delta import DELTA_LOG, DeltaOutput
 from newsevents.pipeline.io.lock import OutputLock
 from newsevents.pipeline.io.read_articles import READ_NAMESPACE, InputFile, count_records, expand_input, is_remote
+from newsevents.pipeline.io.staging import StagingAttempt
 from newsevents.pipeline.metrics import summarise, write_summary
 from newsevents.pipeline.options import RunConfig
 from newsevents.pipeline.progress import Progress
 from newsevents.pipeline.runners import capabilities_of, runner_argv
+from newsevents.schemas.arrow import TABLES
 from newsevents.schemas.errors import AccountingError, ConfigError
 
 __all__ = ["claim_output", "records_read", "require_accounted", "run_batch"]
@@ -46,8 +54,45 @@ _LOG = logging.getLogger(__name__)
 def run_batch(cfg: RunConfig, beam_argv: list[str], handlers: Sequence, test_pipeline=None) -> dict:
     """Run a batch job of validated options; returns its summary (also ``OUTPUT/_SUMMARY.json``)."""
     files = expand_input(cfg.input)
+    if cfg.table_format == "delta":
+        return _run_delta(cfg, beam_argv, files, handlers, test_pipeline)
     with claim_output(cfg.output, handlers, prepare=lambda: _check_output(cfg)):
         return _stage_run_commit(cfg, beam_argv, files, test_pipeline)
+
+
+def _run_delta(cfg: RunConfig, beam_argv: list[str], files: list[InputFile], handlers: Sequence,
+               test_pipeline=None) -> dict:
+    """Claim (no lock), stage in this run's own directory, run, account, then one Delta commit per table."""
+    run_id = staged.compute_run_id([f.path for f in files], _settings(cfg))
+    tables = DeltaOutput(cfg.output, run_id, cfg.mode, cfg.partition_by)
+    with claim_output(cfg.output, handlers, prepare=tables.check, exclusive=False), \
+            StagingAttempt(cfg.output, run_id) as stage:
+        in_output = tables.output_keys(stage) if cfg.mode == "append" else []
+        summary = _run_graph(cfg, beam_argv, files, stage, in_output, test_pipeline,
+                             countable=not is_remote(cfg.input))
+        summary.update(run_id=run_id, mode=cfg.mode, partition_by=cfg.partition_by, table_format=cfg.table_format)
+        require_accounted(summary, f"nothing was committed to {cfg.output}")
+        tables.commit(stage, summary)
+        if not is_remote(cfg.output):
+            write_summary(cfg.output, summary)  # an object store's copy is the documents commit's metadata
+        return summary
+
+
+def _run_graph(cfg: RunConfig, beam_argv: list[str], files: list[InputFile], stage: str, in_output: list[str],
+               test_pipeline, countable: bool) -> dict:
+    """Run the graph into ``stage``; returns the summary of what it staged (``countable``: inputs readable here)."""
+    started = time.perf_counter()
+    # Progress first: worker processes of a local Dask cluster then inherit its channel.
+    with Progress(0 if cfg.quiet else cfg.progress_seconds), \
+            runner_argv(list(beam_argv), cfg.dask_address, cfg.dask_workers) as argv:
+        pipeline = test_pipeline if test_pipeline is not None else beam.Pipeline(options=PipelineOptions(argv))
+        graph.build_graph(pipeline, cfg, files, stage, in_output)  # looked up here: tests replace it
+        result = pipeline.run()
+        result.wait_until_finish()
+        if capabilities_of(pipeline).client_in_result:
+            result.client.close()  # the DaskRunner's client, before its cluster goes
+    counts = records_read(result, (lambda: files) if countable else None, cfg.max_article_chars)
+    return summarise(stage, counts, time.perf_counter() - started, files)
 
 
 def _stage_run_commit(cfg: RunConfig, beam_argv: list[str], files: list[InputFile], test_pipeline=None) -> dict:
@@ -64,18 +109,7 @@ def _stage_run_commit(cfg: RunConfig, beam_argv: list[str], files: list[InputFil
             in_output = staged.document_files(cfg.output, exclude_run=run_id)
     else:
         run_id, stage = None, cfg.output
-    started = time.perf_counter()
-    # Progress first: worker processes of a local Dask cluster then inherit its channel.
-    with Progress(0 if cfg.quiet else cfg.progress_seconds), \
-            runner_argv(list(beam_argv), cfg.dask_address, cfg.dask_workers) as argv:
-        pipeline = test_pipeline if test_pipeline is not None else beam.Pipeline(options=PipelineOptions(argv))
-        graph.build_graph(pipeline, cfg, files, stage, in_output)  # looked up here: tests replace it
-        result = pipeline.run()
-        result.wait_until_finish()
-        if capabilities_of(pipeline).client_in_result:
-            result.client.close()  # the DaskRunner's client, before its cluster goes
-    counts = records_read(result, (lambda: files) if local else None, cfg.max_article_chars)
-    summary = summarise(stage, counts, time.perf_counter() - started, files)
+    summary = _run_graph(cfg, beam_argv, files, stage, in_output, test_pipeline, countable=local)
     summary.update(run_id=run_id, mode=cfg.mode, partition_by=cfg.partition_by)
     write_summary(stage, summary)
     if not summary["accounted"] and local:
@@ -90,7 +124,9 @@ def _settings(cfg: RunConfig) -> dict:
     # What shapes the output besides the input bytes: part of the run id.
     return {"version": __version__, "ner_model": resolve(cfg.ner_model)[1], "event_model": resolve(cfg.event_model)[1],
             "max_article_chars": cfg.max_article_chars, "max_words_per_chunk": cfg.max_words_per_chunk,
-            "chunk_overlap": cfg.chunk_overlap, "precision": cfg.precision, "partition_by": cfg.partition_by}
+            "chunk_overlap": cfg.chunk_overlap, "precision": cfg.precision, "partition_by": cfg.partition_by,
+            # Only when not the default, so a torch run keeps the run id it had before --backend existed.
+            **({"backend": cfg.backend} if cfg.backend != "torch" else {})}
 
 
 def _check_output(cfg: RunConfig) -> None:
@@ -98,12 +134,17 @@ def _check_output(cfg: RunConfig) -> None:
     if is_remote(cfg.output):
         return
     staged.recover(cfg.output)  # finish a crashed run's commit, drop attempts that never reached one
+    delta = [t for t in TABLES if os.path.isdir(os.path.join(cfg.output, t, DELTA_LOG))]
+    if delta:
+        raise ConfigError(f"{cfg.output} holds the Delta tables {delta} (a --table-format delta output); add "
+                          "--table-format delta, or choose another --output.")
     staged.check_mode(cfg.output, cfg.mode)
     staged.check_layout(cfg.output, cfg.mode, cfg.partition_by)
 
 
 @contextlib.contextmanager
-def claim_output(output: str, handlers: Sequence, prepare: Callable[[], None] | None = None) -> Iterator[None]:
+def claim_output(output: str, handlers: Sequence, prepare: Callable[[], None] | None = None,
+                 exclusive: bool = True) -> Iterator[None]:
     """Hold the output lock for the whole run, then check the output and the models' files, before anything is written.
 
     The lock comes first so that a second run into a busy directory stops at once,
@@ -112,10 +153,13 @@ def claim_output(output: str, handlers: Sequence, prepare: Callable[[], None] | 
     ``flock`` (and no staged commit either; README "Output modes").
     If the run fails, however it fails, its staged attempts that never reached a commit
     journal are deleted before the lock is released: a failed run leaves no ``_staging/``.
+    ``exclusive=False`` (a Delta run): no lock and no such clean-up; runs share the output,
+    each with its own staging (``pipeline/io/staging.py``).
     """
     local = not is_remote(output)
     if local:
         _writable_output(output)
+    local = local and exclusive
     with OutputLock(output) if local else contextlib.nullcontext():
         # The lock is released on return, on errors and on Ctrl-C; the kernel drops it if the process is killed.
         try:

@@ -42,7 +42,8 @@ __all__ = ["build_graph", "event_handler", "ner_handler"]
 
 def _handler_options(cfg: RunConfig) -> dict:
     return {"device": cfg.device, "batch_size": cfg.batch_size, "max_batch_tokens": cfg.max_batch_tokens,
-            "precision": cfg.precision, "threads": cfg.threads, "trust_remote_code": cfg.trust_remote_code}
+            "precision": cfg.precision, "backend": cfg.backend, "threads": cfg.threads,
+            "trust_remote_code": cfg.trust_remote_code}
 
 
 def ner_handler(cfg: RunConfig) -> NerModelHandler:

@@ -7,9 +7,12 @@ the plots embedded as ``data:`` URIs that can be mailed on its own.
 The page opens with what it describes: the run id (and every run whose files the
 tables hold, after ``--mode append``), the input files, the published and event
 date ranges, and each table's rows, files and schema version as read from the
-Parquet metadata. Then: events per type on a date axis, top source and target
-actors, top actor pairs and their event types, events per country, dead letters
-by reason, and sample evidence sentences per event type with the trigger marked.
+Parquet metadata. A Delta table (``--table-format delta``: a folder with a
+``_delta_log``) is read at its current version; its runs are those of its commits
+and its schema version is its ``newsevents.schema_version`` property. Then: events
+per type on a date axis, top source and target actors, top actor pairs and their
+event types, events per country, dead letters by reason, and sample evidence
+sentences per event type with the trigger marked.
 """
 
 from __future__ import annotations
@@ -37,15 +40,30 @@ _BINS = (("D", 62, "day"), ("W", 730, "week"), ("M", 20 * 366, "month"), ("Y", N
 
 def _datasets(output: str) -> dict:
     import pyarrow.dataset as ds
+    from newsevents.pipeline.io.delta import is_delta_table, open_dataset
     from newsevents.pipeline.io.write_tables import has_table_files, table_dir
     from newsevents.schemas.arrow import TABLES
 
-    return {name: ds.dataset(table_dir(output, name), partitioning="hive")
-            if has_table_files(table_dir(output, name)) else None for name in TABLES}
+    def dataset(path: str):
+        if is_delta_table(path):  # its current files only: an overwrite leaves the replaced ones on disk
+            return open_dataset(path)
+        return ds.dataset(path, partitioning="hive") if has_table_files(path) else None
+
+    return {name: dataset(table_dir(output, name)) for name in TABLES}
+
+
+def _delta_facts(output: str) -> dict:
+    """``{table: (run ids of its commits, schema version property)}`` of the Delta tables of ``output``."""
+    from newsevents.pipeline.io.delta import is_delta_table, table_runs, table_schema_version
+    from newsevents.pipeline.io.write_tables import table_dir
+    from newsevents.schemas.arrow import TABLES
+
+    return {name: (table_runs(path), table_schema_version(path)) for name in TABLES
+            if is_delta_table(path := table_dir(output, name))}
 
 
 def load_tables(output: str) -> dict:
-    """The run's tables as pandas DataFrames (Hive partitions read as columns)."""
+    """The run's tables as pandas DataFrames (Hive partitions read as columns; Delta tables at their current version)."""
     from newsevents.schemas.arrow import TABLES
 
     return {name: (data.to_table() if data is not None else TABLES[name].empty_table()).to_pandas()
@@ -271,7 +289,7 @@ def _schema_versions(files: list[str]) -> list[str]:
     return sorted(versions)
 
 
-def _header(tables: dict, datasets: dict, summary: dict) -> str:
+def _header(tables: dict, datasets: dict, summary: dict, delta: dict | None = None) -> str:
     """What the page describes: runs, inputs, dates, tables and their versions, models."""
     from newsevents.pipeline.io.read_articles import split_location
 
@@ -284,8 +302,10 @@ def _header(tables: dict, datasets: dict, summary: dict) -> str:
         last = "unknown (no _SUMMARY.json)"
     if summary.get("mode"):
         last += f", mode {html.escape(str(summary['mode']))}"
-    runs = sorted({m.group(1) for data in datasets.values() if data is not None
-                   for m in (_RUN_FILE.match(os.path.basename(f)) for f in data.files) if m})
+    delta = delta or {}
+    runs = sorted({m.group(1) for name, data in datasets.items() if data is not None and name not in delta
+                   for m in (_RUN_FILE.match(os.path.basename(f)) for f in data.files) if m}
+                  | {run for runs_of, _ in delta.values() for run in runs_of})
     # From the tables, not only the last summary: after --mode append they hold every run's inputs.
     per_input: Counter = Counter(split_location(loc)[0] for loc in _values(docs, "input_location").elements())
     dead_inputs = {split_location(loc)[0] for loc in _values(dead, "input_location")}
@@ -293,7 +313,10 @@ def _header(tables: dict, datasets: dict, summary: dict) -> str:
     rows = []
     for name, data in datasets.items():
         files = data.files if data is not None else []
-        versions = ", ".join(_schema_versions(files)) or "no files"
+        if name in delta:
+            versions = delta[name][1] or "none recorded"
+        else:
+            versions = ", ".join(_schema_versions(files)) or "no files"
         rows.append(f"<tr><td>{name}</td><td>{len(tables[name])}</td><td>{len(files)}</td>"
                     f"<td>{html.escape(versions)}</td></tr>")
     items = [
@@ -313,7 +336,8 @@ def _header(tables: dict, datasets: dict, summary: dict) -> str:
     return ("<header id='run'><h1>newsevents run report</h1><dl>"
             + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in items) + "</dl>"
             + "<table class='versions'><tr><th>table</th><th>rows</th><th>files</th>"
-            "<th>schema version (Parquet metadata)</th></tr>" + "".join(rows) + "</table>"
+            f"<th>schema version ({'Delta table property' if delta else 'Parquet metadata'})</th></tr>"
+            + "".join(rows) + "</table>"
             + f"<p class='facts'>{spans}</p></header>")
 
 
@@ -351,7 +375,7 @@ def write_report(output: str, single_file: bool = False) -> str:
     directory = os.path.join(output, "_report")
     if not single_file:
         os.makedirs(directory, exist_ok=True)
-    body = [_header(tables, datasets, read_summary(output))]
+    body = [_header(tables, datasets, read_summary(output), _delta_facts(output))]
     for title, name, fig in plots:
         png = _png(fig)
         if single_file:

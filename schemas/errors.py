@@ -21,6 +21,7 @@ import traceback
 __all__ = [
     "ALREADY_IN_OUTPUT",
     "AccountingError",
+    "CommitConflictError",
     "ConfigError",
     "InputRecordError",
     "ModelLoadError",
@@ -79,6 +80,13 @@ class ConfigError(NewsEventsError):
 
 class OutputLockedError(ConfigError):
     """The ``--output`` directory is held by another live run; the message names it (pid, host, start)."""
+
+
+class CommitConflictError(OutputLockedError):
+    """Another run committed to the same Delta table while this one ran, into what this run would replace.
+
+    A kind of :class:`OutputLockedError` (exit 2): the output was, in effect, held by that run.
+    """
 
 
 class ModelLoadError(NewsEventsError):

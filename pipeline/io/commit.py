@@ -47,6 +47,7 @@ __all__ = [
     "commit",
     "compute_run_id",
     "discard_attempts",
+    "doc_partitions",
     "document_files",
     "journal_steps",
     "make_tables",
@@ -77,15 +78,27 @@ class Mode(str, enum.Enum):
 
 
 def compute_run_id(paths: Iterable[str], settings: dict) -> str:
-    """A hash of the inputs' bytes and the settings that shape the output (no clock, no randomness)."""
+    """A hash of the inputs' bytes and the settings that shape the output (no clock, no randomness).
+
+    An object-store input (``gs://``, ``s3://``) is read through Beam's file systems.
+    """
     h = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode())
     for path in sorted(paths):
         h.update(path.encode() + b"\0")
-        with open(path, "rb") as fh:
+        with _open_input(path) as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 h.update(block)
         h.update(b"\0")
     return h.hexdigest()[:16]
+
+
+def _open_input(path: str):
+    if "://" not in path:
+        return open(path, "rb")
+    from apache_beam.io.filesystem import CompressionTypes
+    from apache_beam.io.filesystems import FileSystems
+
+    return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)  # the bytes as stored, like open()
 
 
 def staging_dir(output: str, run_id: str) -> str:
@@ -208,7 +221,8 @@ def _staged_files(stage: str, table: str) -> list[str]:
     return sorted(os.path.join(path, f) for f in os.listdir(path) if f.endswith(".parquet"))
 
 
-def _doc_partitions(stage: str) -> dict[str, str]:
+def doc_partitions(stage: str) -> dict[str, str]:
+    """The ``published_date`` partition of each staged document: ``{doc_id: "YYYY-MM-DD" or NULL_PARTITION}``."""
     dates: dict[str, str] = {}
     for path in _staged_files(stage, "documents"):
         t = pq.read_table(path, columns=["doc_id", "published"])
@@ -223,7 +237,7 @@ def _layout(stage: str, run_id: str, partition_by: str | None) -> dict[str, list
     Returns each table's final files, relative to the table directory.
     """
     final = os.path.join(stage, "final")
-    dates = _doc_partitions(stage) if partition_by else {}
+    dates = doc_partitions(stage) if partition_by else {}
     layout: dict[str, list[str]] = {}
     for table in TABLES:
         files: list[str] = []

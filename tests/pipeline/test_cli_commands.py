@@ -73,7 +73,7 @@ def test_beam_itself_only_warns_about_an_unknown_option(caplog):
     ("--input {in} --output {out} --max-article-chars -1", "--max-article-chars must be positive, got -1."),
     ("--input {in} --output {out} --chunk-overlap 120", "--chunk-overlap must be smaller than --max-words-per-chunk."),
     ("--input {in} --output gs://b/out --mode append",
-     "--mode append|fail-if-exists and --partition-by need a local --output directory."),
+     "--mode append|fail-if-exists and --partition-by need a local --output directory, or --table-format delta."),
     ("--streaming --input {in} --output gs://b/out", "--streaming watches a local directory and writes a local --output."),
     ("--streaming --input {in} --output {out} --partition-by published_date",
      "--partition-by is for batch runs; streaming files are already split by window."),
@@ -132,7 +132,7 @@ def test_evaluate_ner_runs_the_evaluate_main_with_the_arguments_given(monkeypatc
     conll.write_text("EU B-ORG\n")
     conll = str(conll)
     assert main(["evaluate", "ner", "--conll", conll, "--batch-size", "4", "--device", "cpu"]) == 0
-    assert calls == [(conll, evaluate.DEFAULT_NER, "cpu", 4, "fp32")]
+    assert calls == [(conll, evaluate.DEFAULT_NER, "cpu", 4, "fp32", "torch")]
     assert json.loads(capsys.readouterr().out.splitlines()[-1]) == {"f1": 0.5}
     assert main(["evaluate", "ner", "--conll", str(tmp_path / "missing.txt")]) == 2  # its errors, its exit code
     assert capsys.readouterr().err.startswith("evaluate: error: [Errno 2] No such file or directory")
