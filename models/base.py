@@ -407,7 +407,7 @@ class TransformerHandler(ModelHandler[ExampleT, PredictionT, ModelT], Generic[Ex
         path = self._model_arg
         files = tuple((f, st.st_size, st.st_mtime_ns) for f in sorted(os.listdir(path))
                       for st in [os.stat(os.path.join(path, f))]) if os.path.isdir(path) else ()
-        return (self._model_arg, pick_device(self._device), self._precision, getattr(self, "_backend", None), files)
+        return (self._model_arg, pick_device(self._device), self._precision, self._backend, files)
 
     def _take_preloaded(self) -> ModelT | None:
         """The model the pre-flight check loaded in this process with these settings and files, once; else None."""

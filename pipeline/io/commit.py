@@ -93,7 +93,9 @@ def compute_run_id(paths: Iterable[str], settings: dict) -> str:
 
 
 def _open_input(path: str):
-    if "://" not in path:
+    from newsevents.pipeline.io.read_articles import is_remote
+
+    if not is_remote(path):
         return open(path, "rb")
     from apache_beam.io.filesystem import CompressionTypes
     from apache_beam.io.filesystems import FileSystems
