@@ -179,7 +179,6 @@ def _naive(path: str, device: str) -> dict:
 
 #: CPU variants ``--variants`` can ask for, as ``newsevents run`` flags.
 VARIANTS = {
-    "fp32": [],
     "int8": ["--precision", "int8"],
     "onnx": ["--backend", "onnx"],
     "onnx-int8": ["--backend", "onnx", "--precision", "int8"],
